@@ -1,0 +1,75 @@
+"""Process-wide settings, read from ``NEXUS_*`` environment variables.
+
+Settings are an ordinary value: build one (``Settings()`` reads the
+environment) and pass it to what needs it. Nothing in Nexus reads a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nexus.errors import ConfigError
+
+__all__ = ["Settings"]
+
+_SCHEMES = ("duckdb://", "postgresql://", "postgres://")
+
+
+class Settings(BaseSettings):
+    """Where Nexus keeps its data and how it reaches its services.
+
+    Parameters
+    ----------
+    home : Path
+        ``NEXUS_HOME``; the folder for the embedded store, staging and models.
+        Default ``./.nexus``.
+    store_url : str, optional
+        ``NEXUS_STORE_URL``; ``duckdb:///path/file.duckdb`` or
+        ``postgresql://user@host:port/db``. Default: a DuckDB file
+        ``nexus.duckdb`` under ``home``.
+
+    Examples
+    --------
+    >>> s = Settings(home="/tmp/nx")
+    >>> s.resolved_store_url
+    'duckdb:///tmp/nx/nexus.duckdb'
+    >>> Settings(home="/tmp/nx", store_url="postgresql://localhost/nexus").store_backend
+    'postgres'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEXUS_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path(".nexus"))
+    store_url: str | None = None
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(_SCHEMES):
+            raise ConfigError(
+                f"NEXUS_STORE_URL {value!r} has an unknown scheme",
+                fix="use duckdb:///path/to/file.duckdb or postgresql://user@host:5432/db",
+            )
+        return value
+
+    @property
+    def resolved_store_url(self) -> str:
+        """The store URL, defaulting to a DuckDB file under :attr:`home`."""
+        if self.store_url:
+            return self.store_url
+        return f"duckdb://{self.home.absolute() / 'nexus.duckdb'}"
+
+    @property
+    def store_backend(self) -> str:
+        """``'duckdb'`` or ``'postgres'``."""
+        return "duckdb" if self.resolved_store_url.startswith("duckdb://") else "postgres"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where archives are extracted before they are read."""
+        return self.home / "staging"

@@ -1,0 +1,146 @@
+"""Column layouts of the bulk frames that move between stages.
+
+Every frame is a :class:`pandas.DataFrame` with the columns below, in that
+order, ``ts`` as ``datetime64[us, UTC]``. The helpers coerce a frame that
+already has the right columns to the exact dtypes; they never rename.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = [
+    "ACTION_COLUMNS",
+    "BAR_COLUMNS",
+    "MACRO_COLUMNS",
+    "NEWS_COLUMNS",
+    "QUARANTINE_COLUMNS",
+    "actions_frame",
+    "bars_frame",
+    "empty_bars",
+    "macro_frame",
+    "news_frame",
+    "quarantine_frame",
+    "utc",
+]
+
+BAR_COLUMNS = ("symbol", "interval", "ts", "open", "high", "low", "close", "volume", "source")
+ACTION_COLUMNS = ("symbol", "ex_date", "kind", "ratio", "amount", "source")
+NEWS_COLUMNS = (
+    "id",
+    "published_at",
+    "available_at",
+    "headline",
+    "symbols",
+    "body",
+    "url",
+    "sentiment",
+    "source",
+)
+MACRO_COLUMNS = ("series_id", "period", "realtime_start", "value", "source")
+QUARANTINE_COLUMNS = (
+    "key",
+    "kind",
+    "source",
+    "symbol",
+    "interval",
+    "ts",
+    "reason",
+    "detail",
+    "disposition",
+    "payload",
+    "run_id",
+)
+"""A quarantined or flagged row: ``disposition`` is ``'rejected'`` (not stored)
+or ``'flagged'`` (stored, but suspicious). ``key`` identifies the row so that
+re-running an ingest never records it twice."""
+
+_FLOATS = ("open", "high", "low", "close", "volume")
+
+
+def utc(values: pd.Series | pd.Index) -> pd.Series:
+    """Return ``values`` as ``datetime64[us, UTC]`` (naive values are taken as UTC)."""
+    out = pd.to_datetime(values, utc=True)
+    return out.astype("datetime64[us, UTC]")
+
+
+def _ensure(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks columns {missing}; expected {list(columns)}")
+    return frame.loc[:, list(columns)].reset_index(drop=True)
+
+
+def bars_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`BAR_COLUMNS` and their canonical dtypes.
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n, >= 9)
+        Must hold every column of :data:`BAR_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame, shape (n, 9)
+    """
+    out = _ensure(frame, BAR_COLUMNS, "bar")
+    out["symbol"] = out["symbol"].astype(str)
+    out["interval"] = out["interval"].astype(str)
+    out["source"] = out["source"].astype(str)
+    out["ts"] = utc(out["ts"])
+    for col in _FLOATS:
+        out[col] = out[col].astype("float64")
+    return out
+
+
+def actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`ACTION_COLUMNS` and their dtypes."""
+    out = _ensure(frame, ACTION_COLUMNS, "corporate action")
+    out["symbol"] = out["symbol"].astype(str)
+    out["ex_date"] = pd.to_datetime(out["ex_date"]).dt.date
+    out["kind"] = out["kind"].astype(str)
+    out["ratio"] = out["ratio"].astype("float64")
+    out["amount"] = out["amount"].astype("float64")
+    out["source"] = out["source"].astype(str)
+    return out
+
+
+def news_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`NEWS_COLUMNS` and their dtypes.
+
+    ``symbols`` holds a comma-separated list of tickers.
+    """
+    out = _ensure(frame, NEWS_COLUMNS, "news")
+    for col in ("id", "headline", "symbols", "body", "url", "source"):
+        out[col] = out[col].astype(str)
+    out["published_at"] = utc(out["published_at"])
+    out["available_at"] = utc(out["available_at"])
+    out["sentiment"] = out["sentiment"].astype("float64")
+    return out
+
+
+def macro_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`MACRO_COLUMNS` and their dtypes."""
+    out = _ensure(frame, MACRO_COLUMNS, "macro")
+    out["series_id"] = out["series_id"].astype(str)
+    out["period"] = pd.to_datetime(out["period"]).dt.date
+    out["realtime_start"] = utc(out["realtime_start"])
+    out["value"] = out["value"].astype("float64")
+    out["source"] = out["source"].astype(str)
+    return out
+
+
+def empty_bars() -> pd.DataFrame:
+    """Return an empty bar frame with the canonical dtypes."""
+    return bars_frame(pd.DataFrame({c: [] for c in BAR_COLUMNS}))
+
+
+def quarantine_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`QUARANTINE_COLUMNS` and their dtypes."""
+    out = _ensure(frame, QUARANTINE_COLUMNS, "quarantine")
+    for col in ("key", "kind", "source", "reason", "detail", "disposition", "payload", "run_id"):
+        out[col] = out[col].astype(str)
+    for col in ("symbol", "interval"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out["ts"] = utc(out["ts"])
+    return out

@@ -1,0 +1,113 @@
+"""The one exception hierarchy of Nexus.
+
+Every error Nexus raises on bad input or an unusable environment is a
+:class:`NexusError`. Each message names the input, the problem and the fix, so
+the CLI can print it as one readable line. Subclasses also derive from the
+builtin that fits, so existing ``except ValueError`` clauses keep working::
+
+    NexusError
+    ├── ConfigError (ValueError)          a setting, option or config value is wrong
+    │   └── UnknownIntervalError          an interval Nexus does not know
+    ├── DataError (ValueError)            input data cannot be used
+    │   ├── SourceNotFoundError (FileNotFoundError)
+    │   ├── ArchiveError                  an unreadable or unsafe archive
+    │   ├── ChecksumError                 a file does not match its checksum
+    │   └── NoUsableRowsError             nothing in the input survived validation
+    ├── UnknownSymbolError (LookupError)  a symbol no source or store knows
+    ├── SourceError (RuntimeError)        a data vendor failed after retries
+    └── StoreError (RuntimeError)         the store cannot be opened or written
+        └── StoreUnavailableError         the database is not reachable or is locked
+
+Examples
+--------
+>>> from nexus.errors import ConfigError
+>>> err = ConfigError("interval '7m' is not supported", fix="use one of 1m, 5m, 1d")
+>>> str(err)
+"interval '7m' is not supported; use one of 1m, 5m, 1d"
+>>> isinstance(err, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "ChecksumError",
+    "ConfigError",
+    "DataError",
+    "NexusError",
+    "NoUsableRowsError",
+    "SourceError",
+    "SourceNotFoundError",
+    "StoreError",
+    "StoreUnavailableError",
+    "UnknownIntervalError",
+    "UnknownSymbolError",
+]
+
+
+class NexusError(Exception):
+    """Base class of every Nexus error.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the offending input.
+    fix : str, optional
+        What the user can do about it.
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+
+class ConfigError(NexusError, ValueError):
+    """A setting, CLI option or configuration value is invalid."""
+
+
+class UnknownIntervalError(ConfigError):
+    """An interval string that Nexus does not support."""
+
+
+class DataError(NexusError, ValueError):
+    """Input data cannot be used as given."""
+
+
+class SourceNotFoundError(DataError, FileNotFoundError):
+    """A file or folder named as input does not exist."""
+
+
+class ArchiveError(DataError):
+    """An archive is unreadable, empty or unsafe to extract."""
+
+
+class ChecksumError(DataError):
+    """A file's checksum does not match the expected value."""
+
+
+class NoUsableRowsError(DataError):
+    """No row of the input could be stored."""
+
+
+class UnknownSymbolError(NexusError, LookupError):
+    """A symbol that neither the source nor the store knows."""
+
+    def __str__(self) -> str:  # LookupError would quote the message
+        return NexusError.__str__(self)
+
+
+class SourceError(NexusError, RuntimeError):
+    """A data source failed, for example a vendor that kept failing after retries."""
+
+
+class StoreError(NexusError, RuntimeError):
+    """The store could not complete an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached or is locked by another process."""

@@ -1,0 +1,128 @@
+"""Backend-independent helpers shared by the store implementations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from nexus.domain import (
+    BAR_COLUMNS,
+    Interval,
+    actions_frame,
+    bars_frame,
+    macro_frame,
+    news_frame,
+    quarantine_frame,
+)
+from nexus.store._protocol import IngestRecord
+
+__all__ = [
+    "BAR_KEY",
+    "SYMBOL_COLUMNS",
+    "as_utc_timestamp",
+    "ingest_record_row",
+    "initial_lookback",
+    "normalise_batch_frames",
+    "now_utc",
+    "short_symbols",
+    "sort_bars",
+    "symbol_list",
+    "times_array",
+]
+
+BAR_KEY = ["symbol", "interval", "ts"]
+SYMBOL_COLUMNS = ("symbol", "calendar", "kind", "description", "source")
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+def symbol_list(symbols: Sequence[str] | str | None) -> list[str] | None:
+    """Return ``symbols`` as a de-duplicated list (a single string is one symbol)."""
+    if symbols is None:
+        return None
+    if isinstance(symbols, str):
+        return [symbols]
+    return list(dict.fromkeys(str(s) for s in symbols))
+
+
+def initial_lookback(n: int, interval: Interval) -> timedelta:
+    """A first guess of how far back the last ``n`` bars reach, allowing for nights and holidays."""
+    if interval is Interval.D1:
+        return timedelta(days=int(n * 1.6) + 10)
+    session_bars = max(1, int(390 * 60 // interval.seconds))
+    sessions = -(-n // session_bars) + 1
+    return timedelta(days=int(sessions * 1.6) + 5)
+
+
+def sort_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """Canonical dtypes, sorted by symbol then ts, fresh index."""
+    out = bars_frame(frame) if len(frame) else bars_frame(pd.DataFrame(columns=BAR_COLUMNS))
+    return out.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
+
+
+def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
+    """Coerce each present frame of a :class:`WriteBatch` to its canonical dtypes."""
+    out: dict[str, pd.DataFrame] = {}
+    if batch.bars is not None and len(batch.bars):
+        bars = bars_frame(batch.bars)
+        out["bars"] = bars.drop_duplicates(BAR_KEY, keep="first")
+    if batch.corporate_actions is not None and len(batch.corporate_actions):
+        acts = actions_frame(batch.corporate_actions)
+        out["corporate_actions"] = acts.drop_duplicates(["symbol", "ex_date", "kind"])
+    if batch.news is not None and len(batch.news):
+        out["news"] = news_frame(batch.news).drop_duplicates(["id"])
+    if batch.macro is not None and len(batch.macro):
+        out["macro"] = macro_frame(batch.macro).drop_duplicates(
+            ["series_id", "period", "realtime_start"]
+        )
+    if batch.quarantine is not None and len(batch.quarantine):
+        out["quarantine"] = quarantine_frame(batch.quarantine).drop_duplicates(["key"])
+    if batch.symbols is not None and len(batch.symbols):
+        syms = batch.symbols.loc[:, list(SYMBOL_COLUMNS)].astype(str)
+        out["symbols"] = syms.drop_duplicates(["symbol"], keep="last").reset_index(drop=True)
+    return out
+
+
+def ingest_record_row(record: IngestRecord) -> tuple:
+    """The ingest-log row of ``record``, in table column order."""
+    return (
+        record.run_id,
+        record.source,
+        record.target,
+        record.started_at,
+        record.finished_at,
+        record.status,
+        record.checksum,
+        json.dumps(record.params, sort_keys=True, default=str),
+        int(record.n_bars),
+        int(record.n_rejected),
+        int(record.n_flagged),
+        record.message,
+    )
+
+
+def short_symbols(counts: pd.Series, wanted: Iterable[str], n: int, totals: dict[str, int]) -> list[str]:
+    """Symbols for which fewer than ``min(n, stored)`` bars were returned."""
+    got = counts.to_dict()
+    return [s for s in wanted if got.get(s, 0) < min(n, totals.get(s, 0))]
+
+
+def as_utc_timestamp(value: datetime | str | pd.Timestamp | None) -> pd.Timestamp | None:
+    """``value`` as a UTC :class:`pandas.Timestamp` (naive values are taken as UTC)."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def times_array(times: Sequence[datetime] | pd.Series) -> pd.Series:
+    """Distinct, sorted UTC times as a Series named ``ts``."""
+    values = pd.to_datetime(pd.Series(np.asarray(times, dtype=object)), utc=True)
+    return pd.Series(np.sort(values.unique()), name="ts").astype("datetime64[us, UTC]")

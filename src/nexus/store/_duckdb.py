@@ -1,0 +1,459 @@
+"""The embedded store: one DuckDB file, one writer process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nexus.domain import ACTION_COLUMNS, MACRO_COLUMNS, NEWS_COLUMNS, QUARANTINE_COLUMNS, Interval
+from nexus.errors import StoreError, StoreUnavailableError
+from nexus.store._adjust import action_cutoffs, adjust_bars
+from nexus.store._common import (
+    SYMBOL_COLUMNS,
+    as_utc_timestamp,
+    ingest_record_row,
+    initial_lookback,
+    normalise_batch_frames,
+    now_utc,
+    short_symbols,
+    sort_bars,
+    symbol_list,
+    times_array,
+)
+from nexus.store._duckdb_schema import DDL, SCHEMA_VERSION
+from nexus.store._protocol import Adjust, IngestRecord, WriteBatch, WriteResult
+
+__all__ = ["DuckDBStore"]
+
+_BAR_SELECT = "symbol, interval, ts, open, high, low, close, volume, source"
+
+
+class DuckDBStore:
+    """The embedded default store, a single DuckDB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created with its folder when missing. ``":memory:"``
+        gives a throw-away in-memory store.
+
+    Examples
+    --------
+    >>> store = DuckDBStore(":memory:")
+    >>> store.series().empty
+    True
+    >>> store.close()
+    """
+
+    backend = "duckdb"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise StoreUnavailableError(
+                f"cannot open the DuckDB store {self.path}: {_first_line(exc)}",
+                fix="another Nexus process holds it; stop that process, or set "
+                "NEXUS_STORE_URL=postgresql://... to share one store between processes",
+            ) from exc
+        self._con.execute("SET TimeZone = 'UTC'")
+        for ddl in DDL:
+            self._con.execute(ddl)
+        self._con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            [str(SCHEMA_VERSION)],
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the database file."""
+        self._con.close()
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self.path!r})"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def _df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self._con.execute(sql, params or []).df()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Write every frame of ``batch`` in one transaction.
+
+        Rows whose key is already stored are left unchanged (the symbols table,
+        which is metadata, is updated). Returns how many rows were new.
+        """
+        frames = normalise_batch_frames(batch)
+        if not frames:
+            return WriteResult()
+        stamp = now_utc()
+        counts: dict[str, int] = {}
+        try:
+            with self._transaction() as con:
+                for name, frame in frames.items():
+                    counts[name] = _WRITERS[name](con, frame, stamp)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"writing to the DuckDB store {self.path} failed: {_first_line(exc)}",
+                fix="nothing of this batch was stored; check the input and retry",
+            ) from exc
+        return WriteResult(**counts)
+
+    def record_ingest(self, record: IngestRecord) -> None:
+        """Insert or update the ingest-log row ``record.run_id``."""
+        self._con.execute(
+            "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(ingest_record_row(record)),
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def read_bars(
+        self,
+        symbols: Sequence[str],
+        interval: Interval | str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        adjust: Adjust = "none",
+    ) -> pd.DataFrame:
+        """Bars with ``start <= ts < end``, sorted by symbol then ts.
+
+        ``adjust`` selects raw prices (``"none"``), split-adjusted prices
+        (``"splits"``) or split- and dividend-adjusted prices (``"all"``).
+        """
+        interval = Interval.parse(interval)
+        syms = symbol_list(symbols) or []
+        sql = f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN ? AND interval = ?"
+        params: list = [syms, interval.value]
+        if start is not None:
+            sql += " AND ts >= ?"
+            params.append(as_utc_timestamp(start))
+        if end is not None:
+            sql += " AND ts < ?"
+            params.append(as_utc_timestamp(end))
+        bars = sort_bars(self._df(sql + " ORDER BY symbol, ts", params))
+        if adjust == "none" or bars.empty:
+            return bars
+        return adjust_bars(bars, self._actions_with_prev_close(syms, interval), adjust)
+
+    def _actions_with_prev_close(self, symbols: list[str], interval: Interval) -> pd.DataFrame:
+        acts = self.read_corporate_actions(symbols)
+        if acts.empty:
+            return acts.assign(prev_close=pd.Series(dtype="float64"))
+        acts = acts.assign(cutoff=action_cutoffs(acts))
+        self._con.register("_acts", acts)
+        try:
+            prev = self._df(
+                """
+                SELECT a.symbol, a.ex_date, a.kind, b.close AS prev_close
+                FROM _acts a ASOF LEFT JOIN
+                    (SELECT symbol, ts, close FROM bars WHERE interval = ? AND symbol IN ?) b
+                ON a.symbol = b.symbol AND a.cutoff > b.ts
+                """,
+                [interval.value, symbols],
+            )
+        finally:
+            self._con.unregister("_acts")
+        prev["ex_date"] = pd.to_datetime(prev["ex_date"]).dt.date
+        return acts.drop(columns="cutoff").merge(prev, on=["symbol", "ex_date", "kind"], how="left")
+
+    def last_bars(self, symbols: Sequence[str], interval: Interval | str, n: int) -> pd.DataFrame:
+        """The last ``n`` raw bars of each symbol, sorted by symbol then ts."""
+        interval = Interval.parse(interval)
+        syms = symbol_list(symbols) or []
+        stats = self._series_stats(syms, interval)
+        if not stats or n <= 0:
+            return sort_bars(pd.DataFrame())
+        newest = max(last for last, _ in stats.values())
+        totals = {s: count for s, (_, count) in stats.items()}
+        lookback = initial_lookback(n, interval)
+        while True:
+            cut = newest - lookback
+            frame = self._df(
+                f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN ? AND interval = ? AND ts >= ? "
+                "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) <= ?",
+                [list(stats), interval.value, cut, n],
+            )
+            counts = frame.groupby("symbol").size() if len(frame) else pd.Series(dtype=int)
+            if not short_symbols(counts, stats, n, totals):
+                return sort_bars(frame)
+            oldest = min(first for first in self._first_ts(list(stats), interval))
+            if cut <= oldest:
+                return sort_bars(frame)
+            lookback *= 4
+
+    def _series_stats(
+        self, symbols: list[str], interval: Interval
+    ) -> dict[str, tuple[pd.Timestamp, int]]:
+        rows = self._con.execute(
+            "SELECT symbol, last_ts, n_bars FROM series WHERE interval = ? AND symbol IN ?",
+            [interval.value, symbols],
+        ).fetchall()
+        return {s: (pd.Timestamp(last).tz_convert("UTC"), int(n)) for s, last, n in rows}
+
+    def _first_ts(self, symbols: list[str], interval: Interval) -> list[pd.Timestamp]:
+        rows = self._con.execute(
+            "SELECT first_ts FROM series WHERE interval = ? AND symbol IN ?",
+            [interval.value, symbols],
+        ).fetchall()
+        return [pd.Timestamp(r[0]).tz_convert("UTC") for r in rows]
+
+    def last_timestamps(
+        self, interval: Interval | str, symbols: Sequence[str] | None = None
+    ) -> dict[str, pd.Timestamp]:
+        """The newest stored bar time per symbol (symbols with no bars are absent)."""
+        interval = Interval.parse(interval)
+        sql, params = "SELECT symbol, last_ts FROM series WHERE interval = ?", [interval.value]
+        if symbols is not None:
+            sql += " AND symbol IN ?"
+            params.append(symbol_list(symbols))
+        rows = self._con.execute(sql, params).fetchall()
+        return {s: pd.Timestamp(t).tz_convert("UTC") for s, t in rows}
+
+    def series(self) -> pd.DataFrame:
+        """One row per stored (symbol, interval) with ``source, first_ts, last_ts, n_bars``."""
+        return self._df("SELECT * FROM series ORDER BY symbol, interval")
+
+    def symbols(self) -> pd.DataFrame:
+        """The instrument table."""
+        return self._df(f"SELECT {', '.join(SYMBOL_COLUMNS)} FROM symbols ORDER BY symbol")
+
+    def read_corporate_actions(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """Corporate actions sorted by symbol then ex-date."""
+        sql, params = f"SELECT {', '.join(ACTION_COLUMNS)} FROM corporate_actions", []
+        if symbols is not None:
+            sql += " WHERE symbol IN ?"
+            params.append(symbol_list(symbols))
+        out = self._df(sql + " ORDER BY symbol, ex_date, kind", params)
+        out["ex_date"] = pd.to_datetime(out["ex_date"]).dt.date
+        return out
+
+    def read_news(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pd.DataFrame:
+        """News available in ``[start, end)`` that mention any of ``symbols``."""
+        sql, params = f"SELECT {', '.join(NEWS_COLUMNS)} FROM news WHERE TRUE", []
+        if symbols is not None:
+            sql += " AND list_has_any(string_split(symbols, ','), ?)"
+            params.append(symbol_list(symbols))
+        if start is not None:
+            sql += " AND available_at >= ?"
+            params.append(as_utc_timestamp(start))
+        if end is not None:
+            sql += " AND available_at < ?"
+            params.append(as_utc_timestamp(end))
+        return self._df(sql + " ORDER BY available_at, id", params)
+
+    def read_macro(self, series_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every stored vintage of the given series."""
+        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro", []
+        if series_ids is not None:
+            sql += " WHERE series_id IN ?"
+            params.append(symbol_list(series_ids))
+        out = self._df(sql + " ORDER BY series_id, period, realtime_start", params)
+        out["period"] = pd.to_datetime(out["period"]).dt.date
+        return out
+
+    def read_quarantine(
+        self, *, limit: int | None = None, disposition: str | None = None
+    ) -> pd.DataFrame:
+        """Quarantined and flagged rows, newest first."""
+        sql, params = "SELECT * FROM quarantine", []
+        if disposition is not None:
+            sql += " WHERE disposition = ?"
+            params.append(disposition)
+        sql += " ORDER BY ingested_at DESC, key"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._df(sql, params)
+
+    def quarantine_counts(self) -> pd.DataFrame:
+        """Counts by ``kind, source, reason, disposition``."""
+        return self._df(
+            "SELECT kind, source, reason, disposition, count(*) AS n FROM quarantine "
+            "GROUP BY ALL ORDER BY kind, source, reason, disposition"
+        )
+
+    def ingest_log(self, *, limit: int | None = None) -> pd.DataFrame:
+        """The ingest log, newest first."""
+        sql = "SELECT * FROM ingest_log ORDER BY started_at DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._df(sql)
+
+    def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
+        """For each ``(symbol, ts)`` of ``left``, the last bar that had closed by ``ts``.
+
+        A bar is known at its close, ``bar_ts + interval``. Returns ``left``'s
+        ``symbol`` and ``ts`` with ``bar_ts, open, high, low, close, volume``
+        (NaN where no bar had closed yet), in ``left``'s order.
+        """
+        interval = Interval.parse(interval)
+        query = left.loc[:, ["symbol", "ts"]].reset_index(drop=True)
+        query = query.assign(ts=pd.to_datetime(query["ts"], utc=True), _row=range(len(query)))
+        self._con.register("_left", query)
+        try:
+            out = self._df(
+                """
+                SELECT l._row, l.symbol, l.ts, b.ts AS bar_ts, b.open, b.high, b.low, b.close,
+                       b.volume
+                FROM _left l ASOF LEFT JOIN
+                    (SELECT *, ts + to_seconds(?) AS known_at FROM bars WHERE interval = ?) b
+                ON l.symbol = b.symbol AND l.ts >= b.known_at
+                ORDER BY l._row
+                """,
+                [interval.seconds, interval.value],
+            )
+        finally:
+            self._con.unregister("_left")
+        return out.drop(columns="_row")
+
+    def asof_macro(
+        self, times: Sequence[datetime] | pd.Series, series_ids: Sequence[str]
+    ) -> pd.DataFrame:
+        """For each time and series, the newest observation published by then.
+
+        Returns columns ``ts, series_id, period, value, realtime_start``; a
+        series with nothing published by ``ts`` has no row for it.
+        """
+        grid = times_array(times).to_frame()
+        self._con.register("_times", grid)
+        try:
+            out = self._df(
+                """
+                SELECT t.ts, m.series_id, m.period, m.value, m.realtime_start
+                FROM _times t JOIN macro m ON m.realtime_start <= t.ts
+                WHERE m.series_id IN ?
+                QUALIFY row_number() OVER (
+                    PARTITION BY t.ts, m.series_id ORDER BY m.period DESC, m.realtime_start DESC
+                ) = 1
+                ORDER BY t.ts, m.series_id
+                """,
+                [symbol_list(series_ids)],
+            )
+        finally:
+            self._con.unregister("_times")
+        out["period"] = pd.to_datetime(out["period"]).dt.date
+        return out.reset_index(drop=True)
+
+
+# -- per-table writers (run inside the write transaction) ---------------------------------
+
+
+def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datetime) -> int:
+    con.register("_in_bars", bars)
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _new_bars AS
+            SELECT n.* FROM _in_bars n ANTI JOIN (
+                SELECT symbol, interval, ts FROM bars
+                WHERE symbol IN ? AND interval IN ? AND ts BETWEEN ? AND ?
+            ) b ON n.symbol = b.symbol AND n.interval = b.interval AND n.ts = b.ts
+            """,
+            [
+                bars["symbol"].unique().tolist(),
+                bars["interval"].unique().tolist(),
+                bars["ts"].min(),
+                bars["ts"].max(),
+            ],
+        )
+    finally:
+        con.unregister("_in_bars")
+    count = con.execute("SELECT count(*) FROM _new_bars").fetchone()[0]
+    if count:
+        con.execute(f"INSERT INTO bars SELECT {_BAR_SELECT}, ? FROM _new_bars", [stamp])
+        con.execute(
+            """
+            INSERT INTO series
+            SELECT symbol, interval, last(source ORDER BY ts), min(ts), max(ts), count(*)
+            FROM _new_bars GROUP BY symbol, interval
+            ON CONFLICT (symbol, interval) DO UPDATE SET
+                source = excluded.source,
+                first_ts = least(series.first_ts, excluded.first_ts),
+                last_ts = greatest(series.last_ts, excluded.last_ts),
+                n_bars = series.n_bars + excluded.n_bars
+            """
+        )
+    con.execute("DROP TABLE _new_bars")
+    return int(count)
+
+
+def _insert_ignore(table: str, columns: Sequence[str]):
+    cols = ", ".join(columns)
+
+    def write(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        con.register("_in", frame)
+        try:
+            con.execute(
+                f"INSERT INTO {table} ({cols}, ingested_at) SELECT {cols}, ? FROM _in "
+                "ON CONFLICT DO NOTHING",
+                [stamp],
+            )
+        finally:
+            con.unregister("_in")
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before)
+
+    return write
+
+
+def _write_symbols(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
+    cols = ", ".join(SYMBOL_COLUMNS)
+    con.register("_in", frame)
+    try:
+        con.execute(
+            f"""
+            INSERT INTO symbols ({cols}, updated_at) SELECT {cols}, ? FROM _in
+            ON CONFLICT (symbol) DO UPDATE SET calendar = excluded.calendar,
+                kind = excluded.kind, description = excluded.description,
+                source = excluded.source, updated_at = excluded.updated_at
+            """,
+            [stamp],
+        )
+    finally:
+        con.unregister("_in")
+    return len(frame)
+
+_WRITERS = {
+    "bars": _write_bars,
+    "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
+    "news": _insert_ignore("news", NEWS_COLUMNS),
+    "macro": _insert_ignore("macro", MACRO_COLUMNS),
+    "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
+    "symbols": _write_symbols,
+}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

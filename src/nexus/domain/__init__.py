@@ -15,6 +15,7 @@ from nexus.domain._frames import (
     macro_frame,
     news_frame,
     quarantine_frame,
+    ts_array,
     utc,
 )
 from nexus.domain._interval import Interval
@@ -53,5 +54,6 @@ __all__ = [
     "macro_frame",
     "news_frame",
     "quarantine_frame",
+    "ts_array",
     "utc",
 ]

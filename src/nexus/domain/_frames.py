@@ -7,6 +7,7 @@ already has the right columns to the exact dtypes; they never rename.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "macro_frame",
     "news_frame",
     "quarantine_frame",
+    "ts_array",
     "utc",
 ]
 
@@ -62,6 +64,20 @@ def utc(values: pd.Series | pd.Index) -> pd.Series:
     """Return ``values`` as ``datetime64[us, UTC]`` (naive values are taken as UTC)."""
     out = pd.to_datetime(values, utc=True)
     return out.astype("datetime64[us, UTC]")
+
+
+def ts_array(values: pd.Series | pd.Index) -> np.ndarray:
+    """Return UTC timestamps as a naive ``datetime64[us]`` array (fast, no objects).
+
+    Parameters
+    ----------
+    values : Series or Index, shape (n,)
+        tz-aware or naive-UTC datetimes.
+    """
+    index = pd.DatetimeIndex(values)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.to_numpy().astype("datetime64[us]")
 
 
 def _ensure(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ validation, resampling, gap counts) asks a :class:`Sessions` object.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from functools import lru_cache
 
@@ -25,7 +26,11 @@ _US = np.timedelta64(1, "us")
 @lru_cache(maxsize=16)
 def _calendar(name: str, start: date, end: date) -> xcals.ExchangeCalendar:
     try:
-        return xcals.get_calendar(name, start=pd.Timestamp(start), end=pd.Timestamp(end))
+        with warnings.catch_warnings():
+            # exchange-calendars uses pandas APIs that pandas 3 deprecates; not ours to fix
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return xcals.get_calendar(name, start=pd.Timestamp(start), end=pd.Timestamp(end))
     except xcals.errors.InvalidCalendarName:
         raise ConfigError(
             f"calendar {name!r} is not known to exchange-calendars",

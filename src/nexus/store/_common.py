@@ -24,6 +24,7 @@ __all__ = [
     "BAR_KEY",
     "SYMBOL_COLUMNS",
     "as_utc_timestamp",
+    "error_line",
     "ingest_record_row",
     "initial_lookback",
     "normalise_batch_frames",
@@ -36,6 +37,12 @@ __all__ = [
 
 BAR_KEY = ["symbol", "interval", "ts"]
 SYMBOL_COLUMNS = ("symbol", "calendar", "kind", "description", "source")
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def now_utc() -> datetime:

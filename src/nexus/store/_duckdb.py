@@ -99,7 +99,10 @@ class DuckDBStore:
         con.execute("COMMIT")
 
     def _df(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        return self._con.execute(sql, params or []).df()
+        # Through Arrow, not ``.df()``: DuckDB's own pandas conversion emits a pandas
+        # deprecation warning for every TIMESTAMPTZ column and types empty or all-NULL
+        # VARCHAR columns as ``object``; Arrow gives the canonical dtypes every time.
+        return self._con.sql(sql, params=params or None).to_arrow_table().to_pandas()
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -390,7 +393,7 @@ def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datet
         )
     finally:
         con.unregister("_in_bars")
-    count = con.execute("SELECT count(*) FROM _new_bars").fetchone()[0]
+    count = con.execute("SELECT count(*) FROM _new_bars").fetchall()[0][0]
     if count:
         con.execute(f"INSERT INTO bars SELECT {_BAR_SELECT}, ? FROM _new_bars", [stamp])
         con.execute(
@@ -413,7 +416,7 @@ def _insert_ignore(table: str, columns: Sequence[str]):
     cols = ", ".join(columns)
 
     def write(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         con.register("_in", frame)
         try:
             con.execute(
@@ -423,7 +426,7 @@ def _insert_ignore(table: str, columns: Sequence[str]):
             )
         finally:
             con.unregister("_in")
-        return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before)
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before)
 
     return write
 

@@ -1,0 +1,39 @@
+# Nexus: two commands on a fresh machine, `make demo` and `make test`.
+# Each creates .venv when missing and installs what it needs: torch==2.13.0 first and on
+# its own (the CPU wheel; a resolver left to pick torch would pull gigabytes of CUDA),
+# then this package with its dev extras.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.nexus-installed
+TORCH  := torch==2.13.0
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q $(TORCH)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: simulate a market, ingest it, show what is stored.
+demo: $(STAMP)
+	$(BIN)/nexus ingest sim --symbols 20 --sessions 20 --resample 5m,30m,1d
+	$(BIN)/nexus data status
+
+## The whole test suite (unit, integration, e2e, validation, doctests).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+## Speed figures as JSON (see docs/benchmarks.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) .nexus .pytest_cache .ruff_cache

@@ -1,0 +1,216 @@
+"""``nexus ingest``: load data from a source into the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nexus.bus import TOPIC_BARS, InProcessBus
+from nexus.cli._app import app, settings_of
+from nexus.errors import ConfigError
+from nexus.cli._output import batch_progress, emit_json, stderr, stdout
+from nexus.ingest import IngestReport, Ingestor
+from nexus.store import open_store
+
+__all__ = ["ingest_app"]
+
+ingest_app = typer.Typer(help="Load data from a source into the store.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+ResampleOpt = Annotated[
+    str,
+    typer.Option(help="Comma-separated coarser intervals to derive and store, e.g. 5m,30m,1d."),
+]
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r} is not a date", fix="write it as YYYY-MM-DD, e.g. 2025-01-02"
+        ) from None
+
+
+def _intervals(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _run(ctx: typer.Context, source, *, as_json: bool, resample: str = "", target: str = ""):
+    settings = settings_of(ctx)
+    with open_store(settings) as store, batch_progress(
+        f"ingest {source.name}", quiet=as_json
+    ) as on_batch:
+        ingestor = Ingestor(store, resample_to=_intervals(resample), on_batch=on_batch)
+        report = ingestor.run(source, target=target)
+    _print_report(report, as_json)
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    totals = report.to_dict()["totals"]
+    stdout.print(
+        f"[bold green]ingested[/] {report.source}: {totals['stored']:,} new bars stored, "
+        f"{totals['already_stored']:,} already stored, {totals['rejected']:,} rows quarantined, "
+        f"{totals['flagged']:,} flagged, {totals['missing']:,} missing bars (gaps, not filled), "
+        f"{totals['corporate_actions']:,} corporate actions, {totals['news']:,} news items "
+        f"[dim](run {report.run_id})[/]"
+    )
+    if report.reasons():
+        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reasons().items())
+        stdout.print(f"  quarantine reasons: {reasons}  [dim](see `nexus data quarantine`)[/]")
+
+
+@ingest_app.command("sim")
+def ingest_sim(
+    ctx: typer.Context,
+    symbols: Annotated[int, typer.Option(help="Number of simulated symbols.")] = 20,
+    sessions: Annotated[int, typer.Option(help="Trading sessions of history.")] = 60,
+    interval: Annotated[str, typer.Option(help="Bar interval: 1m, 5m, 15m, 30m, 1h, 1d.")] = "1m",
+    start: Annotated[str | None, typer.Option(help="First session date (YYYY-MM-DD).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same market).")] = 7,
+    alpha: Annotated[float, typer.Option(help="Strength of the planted edge; 0 = none.")] = 0.05,
+    resample: ResampleOpt = "",
+    live: Annotated[bool, typer.Option(help="After history, stream new bars as they close.")] = False,
+    speed: Annotated[float, typer.Option(help="Live speed as a multiple of real time.")] = 60.0,
+    max_bars: Annotated[
+        int | None, typer.Option(help="Live: stop after this many bar times.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a market (deterministic, offline) and ingest it."""
+    from nexus.sources.simulator import SimulatorConfig, SimulatorSource
+
+    fields = {"symbols": symbols, "sessions": sessions, "interval": interval, "seed": seed,
+              "alpha": alpha}
+    if start is not None:
+        fields["start"] = _date(start, "--start")
+    source = SimulatorSource(SimulatorConfig(**fields), speed=speed)
+    _run(ctx, source, as_json=as_json, resample=resample, target=f"{symbols} symbols")
+    if live:
+        _run_live(ctx, source, max_bars=max_bars, as_json=as_json)
+
+
+def _run_live(ctx: typer.Context, source, *, max_bars: int | None, as_json: bool) -> None:
+    settings = settings_of(ctx)
+    bus = InProcessBus()
+    with open_store(settings) as store:
+        ingestor = Ingestor(store, bus=bus)
+        report = asyncio.run(_live(ingestor, bus, source, max_bars, as_json))
+    _print_report(report, as_json)
+
+
+async def _live(ingestor: Ingestor, bus: InProcessBus, source, max_bars, as_json) -> IngestReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    events = bus.subscribe(TOPIC_BARS)
+    printer = asyncio.create_task(_print_events(events, as_json))
+    if not as_json:
+        stderr.print(f"streaming {source.name} bars live; Ctrl-C stops cleanly")
+    try:
+        return await ingestor.run_live(source, stop=stop, max_batches=max_bars)
+    finally:
+        printer.cancel()
+        events.close()
+
+
+async def _print_events(events, as_json: bool) -> None:
+    async for event in events:
+        if as_json:
+            continue
+        closes = ", ".join(f"{b.symbol} {b.close:.2f}" for b in event.bars[:4])
+        more = f" (+{len(event.bars) - 4} more)" if len(event.bars) > 4 else ""
+        stderr.print(f"{event.ts:%Y-%m-%d %H:%M} {event.interval}: {closes}{more}")
+
+
+@ingest_app.command("files")
+def ingest_files(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="CSV/Parquet files, folders or zip archives.")],
+    symbol: Annotated[
+        str | None, typer.Option(help="Symbol for files without a symbol column.")
+    ] = None,
+    interval: Annotated[
+        str | None, typer.Option(help="Bar interval; default inferred from the timestamps.")
+    ] = None,
+    tz: Annotated[str, typer.Option(help="Time zone of naive timestamps.")] = "America/New_York",
+    label: Annotated[str, typer.Option(help="Bars labelled by their 'open' or 'close' time.")] = "open",
+    sha256: Annotated[str | None, typer.Option(help="Expected SHA-256 of a zip archive.")] = None,
+    calendar: Annotated[str, typer.Option(help="Exchange calendar of the symbols.")] = "XNYS",
+    resample: ResampleOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest CSV or Parquet files, or zip archives of them."""
+    from nexus.sources.files import FilesConfig, FilesSource
+
+    config = FilesConfig(
+        paths=[str(p) for p in paths], symbol=symbol, interval=interval, tz=tz, label=label,
+        sha256=sha256, calendar=calendar,
+    )
+    source = FilesSource(config, settings=settings_of(ctx))
+    _run(ctx, source, as_json=as_json, resample=resample, target=" ".join(map(str, paths)))
+
+
+@ingest_app.command("samples")
+def ingest_samples(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Sample names; default all (see --list).")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the samples and exit.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest real daily data shipped inside installed packages (no network)."""
+    from nexus.sources.samples import SamplesConfig, SamplesSource, available_samples
+
+    if list_only:
+        _print_samples(available_samples(), as_json)
+        return
+    config = SamplesConfig(names=names) if names else SamplesConfig()
+    _run(ctx, SamplesSource(config), as_json=as_json, target=" ".join(names or ["all"]))
+
+
+def _print_samples(samples, as_json: bool) -> None:
+    rows = [s if isinstance(s, dict) else s._asdict() for s in samples]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        stdout.print(" ".join(f"{k}={v}" for k, v in row.items()))
+
+
+@ingest_app.command("yahoo")
+def ingest_yahoo(
+    ctx: typer.Context,
+    symbols: Annotated[list[str], typer.Argument(help="Yahoo Finance tickers.")],
+    interval: Annotated[str, typer.Option(help="Bar interval.")] = "1d",
+    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="End date, exclusive (YYYY-MM-DD).")] = None,
+    period: Annotated[str | None, typer.Option(help="Instead of dates: 1mo, 1y, max, ...")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest from Yahoo Finance (yfinance; needs network), with retries and backoff."""
+    from nexus.sources.yahoo import YahooConfig, YahooSource
+
+    config = YahooConfig(
+        symbols=symbols,
+        interval=interval,
+        start=_date(start, "--start"),
+        end=_date(end, "--end"),
+        period=period,
+    )
+    _run(ctx, YahooSource(config), as_json=as_json, target=" ".join(symbols))

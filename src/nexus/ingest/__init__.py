@@ -1,0 +1,26 @@
+"""Running sources into the store: validation, quarantine, idempotent upserts, resampling.
+
+>>> from nexus.ingest import Ingestor, validate_bars, resample_bars
+"""
+
+from nexus.ingest._pipeline import BatchReport, IngestReport, Ingestor
+from nexus.ingest._resample import resample_bars
+from nexus.ingest._validate import (
+    RULES,
+    ValidationConfig,
+    ValidationResult,
+    count_missing_bars,
+    validate_bars,
+)
+
+__all__ = [
+    "RULES",
+    "BatchReport",
+    "IngestReport",
+    "Ingestor",
+    "ValidationConfig",
+    "ValidationResult",
+    "count_missing_bars",
+    "resample_bars",
+    "validate_bars",
+]

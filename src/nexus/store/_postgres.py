@@ -1,0 +1,641 @@
+"""The shared store: PostgreSQL, with TimescaleDB hypertables when the extension exists.
+
+Frames travel in bulk both ways as CSV over ``COPY``: a write encodes each
+frame with pyarrow (no Python loop over rows), COPYs it into a per-session
+staging table and inserts from there with ``ON CONFLICT DO NOTHING``; a read
+runs ``COPY (query) TO STDOUT`` and decodes the result with pyarrow into the
+dtypes :class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of
+lookups are ``LATERAL`` joins that walk the primary key backwards.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from nexus.domain import (
+    ACTION_COLUMNS,
+    BAR_COLUMNS,
+    MACRO_COLUMNS,
+    NEWS_COLUMNS,
+    QUARANTINE_COLUMNS,
+    Interval,
+    utc,
+)
+from nexus.errors import ConfigError, StoreError, StoreUnavailableError
+from nexus.store._adjust import adjust_bars
+from nexus.store._common import (
+    SYMBOL_COLUMNS,
+    as_utc_timestamp,
+    error_line,
+    ingest_record_row,
+    normalise_batch_frames,
+    now_utc,
+    sort_bars,
+    symbol_list,
+    times_array,
+)
+from nexus.store._postgres_schema import (
+    COLUMN_KINDS,
+    DDL,
+    SCHEMA_LOCK,
+    SCHEMA_VERSION,
+    STAGING_DDL,
+    TIMESCALE_AVAILABLE,
+    TIMESCALE_DDL,
+)
+from nexus.store._protocol import Adjust, IngestRecord, WriteBatch, WriteResult
+
+__all__ = ["PostgresStore", "redact_url"]
+
+_BAR_SELECT = ", ".join(BAR_COLUMNS)
+_INGEST_LOG_COLUMNS = (
+    "run_id",
+    "source",
+    "target",
+    "started_at",
+    "finished_at",
+    "status",
+    "checksum",
+    "params",
+    "n_bars",
+    "n_rejected",
+    "n_flagged",
+    "message",
+)
+_ASOF_BAR_COLUMNS = ("symbol", "ts", "bar_ts", "open", "high", "low", "close", "volume")
+_ASOF_MACRO_COLUMNS = ("ts", "series_id", "period", "value", "realtime_start")
+_SESSION = (
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET extra_float_digits = 3",  # shortest exact text for doubles: lossless round trips
+    "SET temp_buffers = '64MB'",  # staging tables stay in memory (before any temp table)
+)
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+_START_HINT = (
+    "start PostgreSQL (for example `pg_ctlcluster 15 main start` or "
+    "`docker compose up -d postgres`), or point NEXUS_STORE_URL at a reachable server"
+)
+
+
+class PostgresStore:
+    """The shared store for multi-process deployments, one PostgreSQL database.
+
+    Creates its tables on first use. When the ``timescaledb`` extension is
+    available, ``bars`` is made a hypertable (``hypertables`` is then True).
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user[:password]@host[:port]/database`` (any libpq URL).
+    connect_timeout : int, default 5
+        Seconds to wait for the server.
+
+    Attributes
+    ----------
+    url : str
+        ``url`` with any password masked, safe to log.
+    hypertables : bool
+        Whether ``bars`` is a TimescaleDB hypertable.
+
+    Raises
+    ------
+    StoreUnavailableError
+        If the server cannot be reached or refuses the connection.
+    ConfigError
+        If ``url`` is not a valid connection URL.
+
+    Examples
+    --------
+    >>> store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres")  # doctest: +SKIP
+    >>> store.backend  # doctest: +SKIP
+    'postgres'
+    """
+
+    backend = "postgres"
+
+    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+        self.url = redact_url(url)
+        self._con = _connect(url, self.url, connect_timeout)
+        try:
+            with self._guard("creating the tables of", "check that the user may create tables"):
+                self.hypertables = _create_schema(self._con)
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._con.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+    @contextmanager
+    def _guard(self, doing: str, fix: str) -> Iterator[None]:
+        """Turn a database error into a :class:`StoreError` naming the store and the fix."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            problem = f"{doing} the PostgreSQL store {self.url} failed: {error_line(exc)}"
+            if self._con.closed or self._con.broken:
+                raise StoreUnavailableError(
+                    problem, fix=f"the connection is lost; {_START_HINT}, then reopen the store"
+                ) from exc
+            raise StoreError(problem, fix=fix) from exc
+
+    def _read(self, query: str, params: dict, columns: Sequence[str]) -> pd.DataFrame:
+        with self._guard("reading", _START_HINT), self._con.cursor() as cur:
+            return _copy_out(cur, query, params, columns)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Write every frame of ``batch`` in one transaction.
+
+        Rows whose key is already stored are left unchanged (the symbols table,
+        which is metadata, is updated). Returns how many rows were new.
+
+        Raises
+        ------
+        StoreError
+            If the database rejects any row; nothing of the batch is stored.
+        """
+        frames = normalise_batch_frames(batch)
+        if not frames:
+            return WriteResult()
+        stamp = now_utc()
+        counts: dict[str, int] = {}
+        fix = "nothing of this batch was stored; check the input and retry"
+        try:
+            with self._guard("writing to", fix), self._con.transaction(), self._con.cursor() as cur:
+                for name, frame in frames.items():
+                    counts[name] = _WRITERS[name](cur, frame, stamp)
+        except pa.ArrowException as exc:
+            raise StoreError(
+                f"writing to the PostgreSQL store {self.url} failed: a frame could not be "
+                f"encoded ({error_line(exc)})",
+                fix=fix,
+            ) from exc
+        return WriteResult(**counts)
+
+    def record_ingest(self, record: IngestRecord) -> None:
+        """Insert or update the ingest-log row ``record.run_id``."""
+        cols = ", ".join(_INGEST_LOG_COLUMNS)
+        marks = ", ".join(["%s"] * len(_INGEST_LOG_COLUMNS))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in _INGEST_LOG_COLUMNS[1:])
+        with self._guard("logging an ingest run in", _START_HINT):
+            self._con.execute(
+                f"INSERT INTO ingest_log ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {sets}",
+                ingest_record_row(record),
+            )
+
+    # -- bar reads -------------------------------------------------------------------------
+
+    def read_bars(
+        self,
+        symbols: Sequence[str],
+        interval: Interval | str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        adjust: Adjust = "none",
+    ) -> pd.DataFrame:
+        """Bars with ``start <= ts < end``, sorted by symbol then ts.
+
+        ``adjust`` selects raw prices (``"none"``), split-adjusted prices
+        (``"splits"``) or split- and dividend-adjusted prices (``"all"``).
+        """
+        interval = Interval.parse(interval)
+        syms = symbol_list(symbols) or []
+        sql = f"SELECT {_BAR_SELECT} FROM bars WHERE symbol = ANY(%(symbols)s::text[]) "
+        sql += "AND interval = %(interval)s"
+        params: dict = {"symbols": syms, "interval": interval.value}
+        if start is not None:
+            sql += " AND ts >= %(start)s"
+            params["start"] = _param_ts(start)
+        if end is not None:
+            sql += " AND ts < %(end)s"
+            params["end"] = _param_ts(end)
+        bars = sort_bars(self._read(sql + " ORDER BY symbol, ts", params, BAR_COLUMNS))
+        if adjust == "none" or bars.empty:
+            return bars
+        return adjust_bars(bars, self._actions_with_prev_close(syms, interval), adjust)
+
+    def _actions_with_prev_close(self, symbols: list[str], interval: Interval) -> pd.DataFrame:
+        """Corporate actions of ``symbols`` with the last raw close before each ex-date."""
+        query = f"""
+            SELECT {", ".join("a." + c for c in ACTION_COLUMNS)}, p.close AS prev_close
+            FROM corporate_actions a
+            LEFT JOIN LATERAL (
+                SELECT b.close FROM bars b
+                WHERE b.symbol = a.symbol AND b.interval = %(interval)s
+                  AND b.ts < (a.ex_date::timestamp AT TIME ZONE 'UTC')
+                ORDER BY b.ts DESC LIMIT 1
+            ) p ON TRUE
+            WHERE a.symbol = ANY(%(symbols)s::text[])
+            ORDER BY a.symbol, a.ex_date, a.kind
+        """
+        params = {"interval": interval.value, "symbols": symbols}
+        return self._read(query, params, (*ACTION_COLUMNS, "prev_close"))
+
+    def last_bars(self, symbols: Sequence[str], interval: Interval | str, n: int) -> pd.DataFrame:
+        """The last ``n`` raw bars of each symbol, sorted by symbol then ts."""
+        interval = Interval.parse(interval)
+        if n <= 0:
+            return sort_bars(pd.DataFrame())
+        query = f"""
+            SELECT {", ".join("b." + c for c in BAR_COLUMNS)}
+            FROM unnest(%(symbols)s::text[]) AS s(symbol)
+            CROSS JOIN LATERAL (
+                SELECT * FROM bars
+                WHERE bars.symbol = s.symbol AND bars.interval = %(interval)s
+                ORDER BY bars.ts DESC LIMIT %(n)s
+            ) b
+            ORDER BY b.symbol, b.ts
+        """
+        params = {"symbols": symbol_list(symbols) or [], "interval": interval.value, "n": int(n)}
+        return sort_bars(self._read(query, params, BAR_COLUMNS))
+
+    def last_timestamps(
+        self, interval: Interval | str, symbols: Sequence[str] | None = None
+    ) -> dict[str, pd.Timestamp]:
+        """The newest stored bar time per symbol (symbols with no bars are absent)."""
+        interval = Interval.parse(interval)
+        sql = "SELECT symbol, last_ts FROM series WHERE interval = %(interval)s"
+        params: dict = {"interval": interval.value}
+        if symbols is not None:
+            sql += " AND symbol = ANY(%(symbols)s::text[])"
+            params["symbols"] = symbol_list(symbols)
+        with self._guard("reading", _START_HINT):
+            rows = self._con.execute(sql, params).fetchall()
+        return {s: pd.Timestamp(t).tz_convert("UTC") for s, t in rows}
+
+    def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
+        """For each ``(symbol, ts)`` of ``left``, the last bar that had closed by ``ts``.
+
+        A bar is known at its close, ``bar_ts + interval``. Returns ``left``'s
+        ``symbol`` and ``ts`` with ``bar_ts, open, high, low, close, volume``
+        (NaN where no bar had closed yet), in ``left``'s order.
+        """
+        interval = Interval.parse(interval)
+        stage = pd.DataFrame(
+            {
+                "row": np.arange(len(left), dtype="int64"),
+                "symbol": left["symbol"].astype(str).to_numpy(),
+                "ts": utc(left["ts"]).to_numpy(),
+            }
+        )
+        query = """
+            SELECT l.symbol, l.ts, b.ts AS bar_ts, b.open, b.high, b.low, b.close, b.volume
+            FROM _stage_left l
+            LEFT JOIN LATERAL (
+                SELECT ts, open, high, low, close, volume FROM bars
+                WHERE bars.symbol = l.symbol AND bars.interval = %(interval)s
+                  AND bars.ts <= l.ts - make_interval(secs => %(seconds)s)
+                ORDER BY bars.ts DESC LIMIT 1
+            ) b ON TRUE
+            ORDER BY l.row
+        """
+        params = {"interval": interval.value, "seconds": interval.seconds}
+        return self._staged_read("_stage_left", stage, query, params, _ASOF_BAR_COLUMNS)
+
+    def _staged_read(
+        self, table: str, frame: pd.DataFrame, query: str, params: dict, columns: Sequence[str]
+    ) -> pd.DataFrame:
+        """COPY ``frame`` into the staging ``table``, then run ``query`` against it."""
+        with (
+            self._guard("reading", _START_HINT),
+            self._con.transaction(),
+            self._con.cursor() as cur,
+        ):
+            _copy_in(cur, table, frame)
+            return _copy_out(cur, query, params, columns)
+
+    # -- other reads -----------------------------------------------------------------------
+
+    def series(self) -> pd.DataFrame:
+        """One row per stored (symbol, interval) with ``source, first_ts, last_ts, n_bars``."""
+        cols = ("symbol", "interval", "source", "first_ts", "last_ts", "n_bars")
+        query = f"SELECT {', '.join(cols)} FROM series ORDER BY symbol, interval"
+        return self._read(query, {}, cols)
+
+    def symbols(self) -> pd.DataFrame:
+        """The instrument table."""
+        query = f"SELECT {', '.join(SYMBOL_COLUMNS)} FROM symbols ORDER BY symbol"
+        return self._read(query, {}, SYMBOL_COLUMNS)
+
+    def read_corporate_actions(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """Corporate actions sorted by symbol then ex-date."""
+        sql, params = f"SELECT {', '.join(ACTION_COLUMNS)} FROM corporate_actions", {}
+        if symbols is not None:
+            sql += " WHERE symbol = ANY(%(symbols)s::text[])"
+            params["symbols"] = symbol_list(symbols)
+        return self._read(sql + " ORDER BY symbol, ex_date, kind", params, ACTION_COLUMNS)
+
+    def read_news(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pd.DataFrame:
+        """News available in ``[start, end)`` that mention any of ``symbols``."""
+        sql, params = f"SELECT {', '.join(NEWS_COLUMNS)} FROM news WHERE TRUE", {}
+        if symbols is not None:
+            sql += " AND string_to_array(symbols, ',') && %(symbols)s::text[]"
+            params["symbols"] = symbol_list(symbols)
+        if start is not None:
+            sql += " AND available_at >= %(start)s"
+            params["start"] = _param_ts(start)
+        if end is not None:
+            sql += " AND available_at < %(end)s"
+            params["end"] = _param_ts(end)
+        return self._read(sql + " ORDER BY available_at, id", params, NEWS_COLUMNS)
+
+    def read_macro(self, series_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every stored vintage of the given series."""
+        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro", {}
+        if series_ids is not None:
+            sql += " WHERE series_id = ANY(%(ids)s::text[])"
+            params["ids"] = symbol_list(series_ids)
+        return self._read(sql + " ORDER BY series_id, period, realtime_start", params, MACRO_COLUMNS)
+
+    def read_quarantine(
+        self, *, limit: int | None = None, disposition: str | None = None
+    ) -> pd.DataFrame:
+        """Quarantined and flagged rows, newest first."""
+        cols = (*QUARANTINE_COLUMNS, "ingested_at")
+        sql, params = f"SELECT {', '.join(cols)} FROM quarantine", {}
+        if disposition is not None:
+            sql += " WHERE disposition = %(disposition)s"
+            params["disposition"] = disposition
+        sql += " ORDER BY ingested_at DESC, key"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._read(sql, params, cols)
+
+    def quarantine_counts(self) -> pd.DataFrame:
+        """Counts by ``kind, source, reason, disposition``."""
+        keys = "kind, source, reason, disposition"
+        query = (
+            f"SELECT {keys}, count(*) AS n FROM quarantine GROUP BY {keys} ORDER BY {keys}"
+        )
+        return self._read(query, {}, ("kind", "source", "reason", "disposition", "n"))
+
+    def ingest_log(self, *, limit: int | None = None) -> pd.DataFrame:
+        """The ingest log, newest first."""
+        sql = f"SELECT {', '.join(_INGEST_LOG_COLUMNS)} FROM ingest_log"
+        sql += " ORDER BY started_at DESC, run_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._read(sql, {}, _INGEST_LOG_COLUMNS)
+
+    def asof_macro(
+        self, times: Sequence[datetime] | pd.Series, series_ids: Sequence[str]
+    ) -> pd.DataFrame:
+        """For each time and series, the newest observation published by then.
+
+        Returns columns ``ts, series_id, period, value, realtime_start``; a
+        series with nothing published by ``ts`` has no row for it.
+        """
+        stage = times_array(times).to_frame()
+        query = """
+            SELECT t.ts, m.series_id, m.period, m.value, m.realtime_start
+            FROM _stage_times t
+            CROSS JOIN unnest(%(ids)s::text[]) AS s(series_id)
+            CROSS JOIN LATERAL (
+                SELECT series_id, period, value, realtime_start FROM macro
+                WHERE macro.series_id = s.series_id AND macro.realtime_start <= t.ts
+                ORDER BY macro.period DESC, macro.realtime_start DESC LIMIT 1
+            ) m
+            ORDER BY t.ts, m.series_id
+        """
+        params = {"ids": symbol_list(series_ids) or []}
+        return self._staged_read("_stage_times", stage, query, params, _ASOF_MACRO_COLUMNS)
+
+
+# -- connection and schema ----------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (in the user part or a ``password=`` parameter) masked.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://nexus:s3cret@db:5432/nexus?sslmode=require&password=x")
+    'postgresql://nexus:***@db:5432/nexus?sslmode=require&password=***'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _connect(url: str, shown: str, timeout: int) -> psycopg.Connection:
+    """Open an autocommit connection with the session settings the store relies on."""
+    try:
+        con = psycopg.connect(url, autocommit=True, connect_timeout=int(timeout))
+    except psycopg.OperationalError as exc:
+        fix = _START_HINT
+        if "does not exist" in str(exc):
+            fix = "create the database (for example `createdb`) or check NEXUS_STORE_URL"
+        raise StoreUnavailableError(
+            f"cannot connect to the PostgreSQL store {shown}: {error_line(exc)}", fix=fix
+        ) from exc
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(
+            f"store URL {shown} is not a valid PostgreSQL URL: {error_line(exc)}",
+            fix="use postgresql://user[:password]@host[:port]/database",
+        ) from exc
+    for statement in _SESSION:
+        con.execute(statement)
+    return con
+
+
+def _create_schema(con: psycopg.Connection) -> bool:
+    """Create the tables (once, under a lock) and this session's staging tables.
+
+    Returns whether ``bars`` is a TimescaleDB hypertable.
+    """
+    with con.transaction():
+        con.execute(SCHEMA_LOCK)
+        for ddl in DDL:
+            con.execute(ddl)
+        hypertables = _enable_timescale(con)
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING",
+            [str(SCHEMA_VERSION)],
+        )
+    for ddl in STAGING_DDL:
+        con.execute(ddl)
+    return hypertables
+
+
+def _enable_timescale(con: psycopg.Connection) -> bool:
+    """Make ``bars`` a hypertable when TimescaleDB is available; warn if that fails."""
+    if con.execute(TIMESCALE_AVAILABLE).fetchone() is None:
+        return False
+    try:
+        with con.transaction():  # a savepoint: a failure leaves the plain tables intact
+            for statement in TIMESCALE_DDL:
+                con.execute(statement)
+    except psycopg.Error as exc:
+        warnings.warn(
+            f"TimescaleDB is installed but could not be enabled ({error_line(exc)}); "
+            "bars stays a plain table. Add timescaledb to shared_preload_libraries, "
+            "restart PostgreSQL and reopen the store",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return False
+    return True
+
+
+# -- bulk transfer: CSV over COPY ---------------------------------------------------------
+
+
+def _param_ts(value: datetime | str | pd.Timestamp) -> datetime:
+    """A query parameter for an instant: UTC, truncated to the microsecond."""
+    return as_utc_timestamp(value).floor("us").to_pydatetime()
+
+
+def _copy_in(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
+    """COPY ``frame`` (columns named as in ``table``) into ``table``, encoded by pyarrow."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        sink,
+        pacsv.WriteOptions(include_header=False),
+    )
+    with cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(memoryview(sink.getvalue()))
+
+
+def _copy_out(
+    cur: psycopg.Cursor, query: str, params: dict, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Run ``query`` through ``COPY ... TO STDOUT`` and decode it into typed columns."""
+    data = bytearray()
+    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params) as copy:
+        for block in copy:
+            data += block
+    return _decode_csv(bytes(data), columns)
+
+
+def _decode_csv(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
+    """Decode PostgreSQL CSV (NULL unquoted-empty, ``""`` the empty string) into a frame."""
+    types = {c: _ARROW_TYPES[COLUMN_KINDS[c]] for c in columns}
+    if not data:
+        table = pa.table({c: pa.array([], type=t) for c, t in types.items()})
+    else:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=list(columns)),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+    return table.to_pandas(date_as_object=True)
+
+
+# -- per-table writers (run inside the write transaction) ---------------------------------
+
+_INSERT_BARS = f"""
+    WITH new AS (
+        INSERT INTO bars ({_BAR_SELECT}, ingested_at)
+        SELECT {_BAR_SELECT}, %(stamp)s FROM _stage_bars ORDER BY symbol, interval, ts
+        ON CONFLICT (symbol, interval, ts) DO NOTHING
+        RETURNING symbol, interval, ts, source
+    ), counted AS (
+        SELECT symbol, interval, (array_agg(source ORDER BY ts DESC))[1] AS source,
+               min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n_bars
+        FROM new GROUP BY symbol, interval
+    ), upserted AS (
+        INSERT INTO series AS s (symbol, interval, source, first_ts, last_ts, n_bars)
+        SELECT symbol, interval, source, first_ts, last_ts, n_bars FROM counted
+        ON CONFLICT (symbol, interval) DO UPDATE SET
+            source = excluded.source,
+            first_ts = least(s.first_ts, excluded.first_ts),
+            last_ts = greatest(s.last_ts, excluded.last_ts),
+            n_bars = s.n_bars + excluded.n_bars
+    )
+    SELECT coalesce(sum(n_bars), 0)::bigint FROM counted
+"""
+
+
+def _write_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> int:
+    """Insert the bars not yet stored and fold them into ``series``; return how many."""
+    _copy_in(cur, "_stage_bars", bars)
+    return int(cur.execute(_INSERT_BARS, {"stamp": stamp}).fetchone()[0])
+
+
+def _insert_ignore(
+    table: str, columns: Sequence[str]
+) -> Callable[[psycopg.Cursor, pd.DataFrame, datetime], int]:
+    cols = ", ".join(columns)
+    insert = (
+        f"INSERT INTO {table} ({cols}, ingested_at) SELECT {cols}, %(stamp)s "
+        f"FROM _stage_{table} ON CONFLICT DO NOTHING"
+    )
+
+    def write(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
+        _copy_in(cur, f"_stage_{table}", frame)
+        cur.execute(insert, {"stamp": stamp})
+        return max(cur.rowcount, 0)
+
+    return write
+
+
+def _write_symbols(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
+    cols = ", ".join(SYMBOL_COLUMNS)
+    _copy_in(cur, "_stage_symbols", frame)
+    cur.execute(
+        f"""
+        INSERT INTO symbols ({cols}, updated_at) SELECT {cols}, %(stamp)s FROM _stage_symbols
+        ON CONFLICT (symbol) DO UPDATE SET calendar = excluded.calendar,
+            kind = excluded.kind, description = excluded.description,
+            source = excluded.source, updated_at = excluded.updated_at
+        """,
+        {"stamp": stamp},
+    )
+    return len(frame)
+
+
+_WRITERS = {
+    "bars": _write_bars,
+    "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
+    "news": _insert_ignore("news", NEWS_COLUMNS),
+    "macro": _insert_ignore("macro", MACRO_COLUMNS),
+    "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
+    "symbols": _write_symbols,
+}

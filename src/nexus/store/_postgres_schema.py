@@ -1,0 +1,255 @@
+"""PostgreSQL tables of the shared store, and the column types of what it returns.
+
+The tables mirror the DuckDB schema (:mod:`nexus.store._duckdb_schema`) with
+real primary keys. Text keys use the ``"C"`` collation so that ``ORDER BY``
+sorts by code point, exactly as DuckDB and pandas do, whatever the database's
+default collation is (it also makes key comparisons cheaper).
+
+The primary key of ``bars``, ``(symbol, interval, ts)``, is the index every
+bar read uses: a backward scan of it gives ``ts DESC`` for the newest-``n``
+and as-of lookups. When the ``timescaledb`` extension is available, ``bars``
+becomes a hypertable partitioned on ``ts``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "COLUMN_KINDS",
+    "DDL",
+    "SCHEMA_LOCK",
+    "SCHEMA_VERSION",
+    "STAGING_DDL",
+    "TIMESCALE_AVAILABLE",
+    "TIMESCALE_DDL",
+]
+
+SCHEMA_VERSION = 1
+
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('nexus.store.schema'))"
+"""Serialises schema creation between processes that open the store at once."""
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS bars (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        open double precision NOT NULL,
+        high double precision NOT NULL,
+        low double precision NOT NULL,
+        close double precision NOT NULL,
+        volume double precision NOT NULL,
+        source text NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (symbol, interval, ts)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS series (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        source text NOT NULL,
+        first_ts timestamptz NOT NULL,
+        last_ts timestamptz NOT NULL,
+        n_bars bigint NOT NULL,
+        PRIMARY KEY (symbol, interval)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS symbols (
+        symbol text COLLATE "C" PRIMARY KEY,
+        calendar text NOT NULL,
+        kind text NOT NULL,
+        description text NOT NULL,
+        source text NOT NULL,
+        updated_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS corporate_actions (
+        symbol text COLLATE "C" NOT NULL,
+        ex_date date NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        ratio double precision NOT NULL,
+        amount double precision NOT NULL,
+        source text NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (symbol, ex_date, kind)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS news (
+        id text COLLATE "C" PRIMARY KEY,
+        published_at timestamptz NOT NULL,
+        available_at timestamptz NOT NULL,
+        headline text NOT NULL,
+        symbols text NOT NULL,
+        body text NOT NULL,
+        url text NOT NULL,
+        sentiment double precision,
+        source text NOT NULL,
+        ingested_at timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS news_available_at ON news (available_at, id)",
+    """
+    CREATE TABLE IF NOT EXISTS macro (
+        series_id text COLLATE "C" NOT NULL,
+        period date NOT NULL,
+        realtime_start timestamptz NOT NULL,
+        value double precision NOT NULL,
+        source text NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (series_id, period, realtime_start)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS quarantine (
+        key text COLLATE "C" PRIMARY KEY,
+        kind text COLLATE "C" NOT NULL,
+        source text COLLATE "C" NOT NULL,
+        symbol text COLLATE "C",
+        interval text COLLATE "C",
+        ts timestamptz,
+        reason text COLLATE "C" NOT NULL,
+        detail text NOT NULL,
+        disposition text COLLATE "C" NOT NULL,
+        payload text NOT NULL,
+        run_id text NOT NULL,
+        ingested_at timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS quarantine_newest ON quarantine (ingested_at DESC, key)",
+    """
+    CREATE TABLE IF NOT EXISTS ingest_log (
+        run_id text COLLATE "C" PRIMARY KEY,
+        source text NOT NULL,
+        target text NOT NULL,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz,
+        status text NOT NULL,
+        checksum text NOT NULL,
+        params text NOT NULL,
+        n_bars bigint NOT NULL,
+        n_rejected bigint NOT NULL,
+        n_flagged bigint NOT NULL,
+        message text NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS ingest_log_newest ON ingest_log (started_at DESC)",
+]
+
+TIMESCALE_AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+
+TIMESCALE_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS timescaledb",
+    "SELECT create_hypertable('bars', 'ts', if_not_exists => TRUE, migrate_data => TRUE)",
+]
+
+# Per-session staging tables: a write COPYs each frame into its staging table,
+# then inserts from there. ``ON COMMIT DELETE ROWS`` empties them at the end of
+# every transaction, so they hold nothing between writes.
+STAGING_DDL = [
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_bars (
+        symbol text COLLATE "C", interval text COLLATE "C", ts timestamptz,
+        open double precision, high double precision, low double precision,
+        close double precision, volume double precision, source text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_corporate_actions (
+        symbol text COLLATE "C", ex_date date, kind text COLLATE "C",
+        ratio double precision, amount double precision, source text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_news (
+        id text COLLATE "C", published_at timestamptz, available_at timestamptz,
+        headline text, symbols text, body text, url text,
+        sentiment double precision, source text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_macro (
+        series_id text COLLATE "C", period date, realtime_start timestamptz,
+        value double precision, source text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_quarantine (
+        key text COLLATE "C", kind text COLLATE "C", source text COLLATE "C",
+        symbol text COLLATE "C", interval text COLLATE "C", ts timestamptz,
+        reason text COLLATE "C", detail text, disposition text COLLATE "C",
+        payload text, run_id text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_symbols (
+        symbol text COLLATE "C", calendar text, kind text, description text, source text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_left (
+        row bigint, symbol text COLLATE "C", ts timestamptz
+    ) ON COMMIT DELETE ROWS
+    """,
+    "CREATE TEMP TABLE IF NOT EXISTS _stage_times (ts timestamptz) ON COMMIT DELETE ROWS",
+]
+
+# The kind of every column a read returns: "str", "float", "int", "ts" (UTC
+# instant) or "date". The store turns each into the dtype DuckDBStore returns.
+COLUMN_KINDS = {
+    "symbol": "str",
+    "interval": "str",
+    "ts": "ts",
+    "open": "float",
+    "high": "float",
+    "low": "float",
+    "close": "float",
+    "volume": "float",
+    "source": "str",
+    "ingested_at": "ts",
+    "first_ts": "ts",
+    "last_ts": "ts",
+    "n_bars": "int",
+    "calendar": "str",
+    "kind": "str",
+    "description": "str",
+    "ex_date": "date",
+    "ratio": "float",
+    "amount": "float",
+    "prev_close": "float",
+    "id": "str",
+    "published_at": "ts",
+    "available_at": "ts",
+    "headline": "str",
+    "symbols": "str",
+    "body": "str",
+    "url": "str",
+    "sentiment": "float",
+    "series_id": "str",
+    "period": "date",
+    "realtime_start": "ts",
+    "value": "float",
+    "key": "str",
+    "reason": "str",
+    "detail": "str",
+    "disposition": "str",
+    "payload": "str",
+    "run_id": "str",
+    "n": "int",
+    "target": "str",
+    "started_at": "ts",
+    "finished_at": "ts",
+    "status": "str",
+    "checksum": "str",
+    "params": "str",
+    "n_rejected": "int",
+    "n_flagged": "int",
+    "message": "str",
+    "bar_ts": "ts",
+}

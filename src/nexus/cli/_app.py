@@ -59,9 +59,10 @@ def _fail(message: str, code: int) -> int:
 def _validation_message(exc: pydantic.ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or exc.title
-        parts.append(f"{where}: {err['msg']}")
-    return f"invalid {exc.title} ({'; '.join(parts)}); check the option values"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {msg}" if where else msg)
+    return f"invalid {exc.title}: {'; '.join(parts)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,8 +42,28 @@ def series_status(store: Store) -> pd.DataFrame:
     return series.assign(missing=missing)
 
 
+def series_summary(series: pd.DataFrame) -> pd.DataFrame:
+    """One row per (interval, source): symbol count, range, bars and missing bars."""
+    grouped = series.groupby(["interval", "source"], sort=False)
+    out = grouped.agg(
+        symbols=("symbol", "nunique"),
+        first_ts=("first_ts", "min"),
+        last_ts=("last_ts", "max"),
+        n_bars=("n_bars", "sum"),
+        missing=("missing", "sum"),
+    ).reset_index()
+    order = {i.value: k for k, i in enumerate(Interval)}
+    return out.sort_values("interval", key=lambda c: c.map(order)).reset_index(drop=True)
+
+
 @data_app.command("status")
-def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def status(
+    ctx: typer.Context,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="One row per symbol and interval.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Symbols, intervals, ranges, bar counts, gaps and quarantine counts."""
     settings = settings_of(ctx)
     with open_store(settings) as store:
@@ -70,7 +90,10 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     if (series["source"] == "simulator").any():
         stdout.print("[bold yellow]SIMULATED DATA[/]: series from the built-in simulator")
-    stdout.print(frame_table(series, "bars"))
+    if detail:
+        stdout.print(frame_table(series, "bars by symbol and interval"))
+    else:
+        stdout.print(frame_table(series_summary(series), "bars by interval (--detail per symbol)"))
     stdout.print(f"corporate actions: {actions:,}   news items: {news:,}")
     title = "quarantine (rejected rows are not stored; flagged rows are stored)"
     stdout.print(frame_table(quarantine, title) if len(quarantine) else "quarantine: empty")

@@ -76,6 +76,9 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
 def ingest_sim(
     ctx: typer.Context,
     symbols: Annotated[int, typer.Option(help="Number of simulated symbols.")] = 20,
+    sectors: Annotated[
+        int | None, typer.Option(help="Number of sectors; default min(4, symbols).")
+    ] = None,
     sessions: Annotated[int, typer.Option(help="Trading sessions of history.")] = 60,
     interval: Annotated[str, typer.Option(help="Bar interval: 1m, 5m, 15m, 30m, 1h, 1d.")] = "1m",
     start: Annotated[str | None, typer.Option(help="First session date (YYYY-MM-DD).")] = None,
@@ -92,8 +95,8 @@ def ingest_sim(
     """Simulate a market (deterministic, offline) and ingest it."""
     from nexus.sources.simulator import SimulatorConfig, SimulatorSource
 
-    fields = {"symbols": symbols, "sessions": sessions, "interval": interval, "seed": seed,
-              "alpha": alpha}
+    fields = {"symbols": symbols, "sectors": sectors if sectors else max(1, min(4, symbols)),
+              "sessions": sessions, "interval": interval, "seed": seed, "alpha": alpha}
     if start is not None:
         fields["start"] = _date(start, "--start")
     source = SimulatorSource(SimulatorConfig(**fields), speed=speed)

@@ -19,8 +19,15 @@ from nexus.ingest import BatchReport
 
 __all__ = ["batch_progress", "emit_json", "frame_table", "stderr", "stdout"]
 
-stdout = Console()
-stderr = Console(stderr=True)
+def _console(*, to_stderr: bool) -> Console:
+    console = Console(stderr=to_stderr)
+    if not console.is_terminal:  # logs and pipes: do not wrap tables at 80 columns
+        console = Console(stderr=to_stderr, width=200)
+    return console
+
+
+stdout = _console(to_stderr=False)
+stderr = _console(to_stderr=True)
 
 
 def _default(value: Any) -> Any:

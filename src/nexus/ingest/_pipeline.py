@@ -141,9 +141,9 @@ class Ingestor:
         total = source.total()
         try:
             for batch in source.fetch(since=since):
-                if not report.batches:
-                    self.store.record_ingest(self._record(report, source, target))
                 report.batches.append(self._ingest_batch(batch, report, source.name, calendars))
+                if len(report.batches) == 1:  # logged once something was written
+                    self.store.record_ingest(self._record(report, source, target))
                 if self.on_batch:
                     self.on_batch(report.batches[-1], len(report.batches), total)
         except BaseException as exc:

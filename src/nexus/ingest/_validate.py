@@ -16,8 +16,10 @@ duplicate           the same (symbol, interval, ts) earlier in the input
 out_of_order        a time earlier than a time before it in the input
 ==================  ==========================================================
 
-Rows that pass are stored. Among them, a close-to-close return whose robust
-z-score (median and MAD over a calendar block of roughly 250-400 bars) exceeds
+Rows that pass are stored. Among them, a close-to-close return (open-to-close
+for the first intraday bar after a gap, so overnight gaps do not count) whose robust
+z-score (median and MAD over a calendar block of roughly 250-400 bars, and
+only in blocks of at least 30 returns) exceeds
 ``spike_z`` is *flagged*: stored, and recorded in the quarantine table with
 disposition ``flagged``. Gaps (missing bars inside the covered sessions) are
 counted and reported, never filled.
@@ -58,6 +60,7 @@ _BLOCK_DAYS = {
     Interval.D1: 364,
 }
 _DAY_US = 86_400 * 1_000_000
+_SPIKE_MIN_RETURNS = 30  # fewer returns in a block say too little about what is normal
 
 
 class ValidationConfig(FrozenConfig):
@@ -255,16 +258,32 @@ def _flag_spikes(good: pd.DataFrame, actions: pd.DataFrame | None, spike_z: floa
     if actions is not None and len(actions):
         acts = actions.assign(prev_close=np.nan)
         closes = _adjust_with_batch_prev_close(order, acts)
-    logc = np.log(closes["close"].to_numpy())
-    ret = pd.Series(logc, index=order.index).groupby(order["_series"].to_numpy()).diff()
+    ret = _returns(order, closes)
     block = order["_series"].to_numpy() * 1_000_000 + _block_ids(order)
     med = ret.groupby(block).transform("median")
     mad = (ret - med).abs().groupby(block).transform("median")
+    enough = ret.groupby(block).transform("count") >= _SPIKE_MIN_RETURNS
     z = (ret - med) / (1.4826 * mad)
-    hit = (z.abs() > spike_z) & (mad > 0)
+    hit = (z.abs() > spike_z) & (mad > 0) & enough
     flagged = order.loc[hit[hit].index]
     text = [f"close-to-close return z-score {v:+.1f} exceeds {spike_z:g}" for v in z[hit[hit].index]]
     return flagged.assign(reason="spike", detail=text).reset_index(drop=True)
+
+
+def _returns(order: pd.DataFrame, prices: pd.DataFrame) -> pd.Series:
+    """Close-to-close log returns; across a gap in intraday bars (a night, a hole in the
+    data) the bar's own open-to-close return, so an overnight gap is not taken for a spike."""
+    series = order["_series"].to_numpy()
+    logc = pd.Series(np.log(prices["close"].to_numpy()), index=order.index)
+    ret = logc.groupby(series).diff()
+    step = ts_array(order["ts"]).astype("int64")
+    gap = np.diff(step, prepend=step[:1])
+    nominal = order["interval"].map(
+        {i: Interval.parse(i).seconds * 1_000_000 for i in order["interval"].unique()}
+    ).to_numpy(dtype="int64")
+    broken = (gap != nominal) & (order["interval"].to_numpy() != Interval.D1.value) & ret.notna()
+    intrabar = np.log(prices["close"].to_numpy() / prices["open"].to_numpy())
+    return ret.where(~broken, pd.Series(intrabar, index=order.index))
 
 
 def _adjust_with_batch_prev_close(order: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:

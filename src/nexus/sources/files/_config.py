@@ -76,7 +76,9 @@ class FilesConfig(FrozenConfig):
         if value is None:
             return None
         if not value.strip():
-            raise ConfigError("symbol '' is empty", fix="give a ticker such as AAPL or leave it out")
+            raise ConfigError(
+                "symbol '' is empty", fix="give a ticker such as AAPL, or leave symbol out"
+            )
         return value.strip().upper()
 
     @field_validator("interval")

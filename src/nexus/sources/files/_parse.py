@@ -94,7 +94,7 @@ def _number_checks(
         text = as_text(raw[col])
         if name != "volume":  # an empty volume is unknown, not an error
             checks.append(_Check(missing, "missing_column_value", _empty(col)))
-        checks.append(_Check(bad, "bad_number", _not(col, text, "a finite number")))
+        checks.append(_Check(bad, "bad_number", _not(col, text, "is not a finite number")))
     return values, checks
 
 
@@ -102,8 +102,8 @@ def _empty(col: str) -> Callable[[np.ndarray], list[str]]:
     return lambda rows: [f"column {col!r} is empty"] * len(rows)
 
 
-def _not(col: str, text: pd.Series, what: str) -> Callable[[np.ndarray], list[str]]:
-    return lambda rows: [f"column {col!r} value {v!r} is not {what}" for v in text.iloc[rows]]
+def _not(col: str, text: pd.Series, problem: str) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [f"column {col!r} value {v!r} {problem}" for v in text.iloc[rows]]
 
 
 def _ts_text(raw: pd.DataFrame, cols: ColumnMap) -> pd.Series:
@@ -132,11 +132,11 @@ def _ts_checks(
     unread = stamps.wall.isna().to_numpy(dtype=bool) & ~missing
     checks = [
         _Check(missing, "missing_column_value", _empty(col)),
-        _Check(unread, "bad_timestamp", _not(col, text, "a date or time")),
+        _Check(unread, "bad_timestamp", _not(col, text, "is not a date or time")),
     ]
     if interval is not None and interval.is_intraday:
         gap = stamps.instant.isna().to_numpy(dtype=bool) & ~missing & ~unread
-        why = f"a local time that does not exist or is ambiguous in {opts.tz} (clock change)"
+        why = f"does not exist or is ambiguous in {opts.tz} (a clock change)"
         checks.append(_Check(gap, "bad_timestamp", _not(col, text, why)))
     return checks
 
@@ -146,7 +146,8 @@ def _symbols(raw: pd.DataFrame, cols: ColumnMap, default: str) -> tuple[pd.Serie
     if col is None:
         return pd.Series(default, index=raw.index, dtype=object), []
     symbols = as_text(raw[col]).str.strip().str.upper()
-    return symbols, [_Check(symbols.eq("").to_numpy(dtype=bool), "missing_column_value", _empty(col))]
+    empty = symbols.eq("").to_numpy(dtype=bool)
+    return symbols, [_Check(empty, "missing_column_value", _empty(col))]
 
 
 def _resolve_interval(stamps: Stamps, symbols: pd.Series, opts: _Options) -> Interval | None:

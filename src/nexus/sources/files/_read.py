@@ -145,6 +145,7 @@ def read_table(path: Path, fmt: str, display: str) -> tuple[pd.DataFrame, list[l
     path : Path
         The file.
     fmt : {"csv", "csv.gz", "parquet"}
+        Its format (see :func:`data_format`).
     display : str
         How the file is named in messages.
 

@@ -21,6 +21,8 @@ from nexus.errors import ConfigError
 
 __all__ = ["MarketParams", "SimulatorConfig"]
 
+_DEFAULT_SECTORS = 4
+
 
 def _require(ok: bool, message: str, fix: str) -> None:
     if not ok:
@@ -175,7 +177,8 @@ class SimulatorConfig(FrozenConfig):
     symbols : int
         Number of symbols, named ``SIM00``, ``SIM01``, ... (wider when over 100).
     sectors : int
-        Number of sectors; symbol ``i`` is in sector ``i % sectors``.
+        Number of sectors; symbol ``i`` is in sector ``i % sectors``. Default 4, or
+        ``symbols`` when fewer; an explicit value above ``symbols`` is an error.
     interval : str
         Bar interval: ``1m``, ``5m``, ``15m``, ``30m``, ``1h`` or ``1d`` (aliases accepted,
         stored in canonical form).
@@ -196,6 +199,8 @@ class SimulatorConfig(FrozenConfig):
     --------
     >>> SimulatorConfig(interval="5min").interval
     '5m'
+    >>> SimulatorConfig(symbols=2).sectors
+    2
     >>> SimulatorConfig(symbols=3, sectors=5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -204,7 +209,7 @@ class SimulatorConfig(FrozenConfig):
     """
 
     symbols: int = 20
-    sectors: int = 4
+    sectors: int = _DEFAULT_SECTORS
     interval: str = "1m"
     start: date = date(2025, 1, 2)
     sessions: int = 60
@@ -212,6 +217,16 @@ class SimulatorConfig(FrozenConfig):
     alpha: float = 0.05
     calendar: str = DEFAULT_CALENDAR
     params: MarketParams = MarketParams()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_sectors(cls, data: object) -> object:
+        # an omitted ``sectors`` means min(4, symbols), so that SimulatorConfig(symbols=2) works
+        if isinstance(data, dict) and "sectors" not in data:
+            symbols = data.get("symbols", 20)
+            if isinstance(symbols, int) and not isinstance(symbols, bool) and symbols >= 1:
+                return {**data, "sectors": min(_DEFAULT_SECTORS, symbols)}
+        return data
 
     @field_validator("interval")
     @classmethod

@@ -94,6 +94,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.signal import lfilter
 
 from nexus.domain import (
@@ -300,6 +301,7 @@ def simulate(config: SimulatorConfig) -> SimulatedMarket:
     Parameters
     ----------
     config : SimulatorConfig
+        The market and the length of its history.
 
     Returns
     -------
@@ -341,6 +343,7 @@ def make_universe(config: SimulatorConfig) -> Universe:
     Parameters
     ----------
     config : SimulatorConfig
+        The market (its seed, size and parameters).
 
     Returns
     -------
@@ -428,6 +431,7 @@ def iter_sessions(config: SimulatorConfig, universe: Universe) -> Iterator[Sessi
     Parameters
     ----------
     config : SimulatorConfig
+        The market; ``config.sessions`` is ignored (the sessions never end).
     universe : Universe
         From :func:`make_universe` for the same ``config``.
 
@@ -603,6 +607,19 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume")
 _TRUTH_FIELDS = ("drift", "vol", "signal", "jump", "gap", "ret")
 
 
+def _text(codes: np.ndarray, values: Sequence[str]) -> pd.Series:
+    """A string column ``values[codes]``, built in Arrow (fast for millions of rows)."""
+    arrow = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(values))
+    return pd.Series(arrow.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", np.nan))
+
+
+def _stack(results: Sequence[SessionResult], field: str, order: str) -> np.ndarray:
+    """One field of every session as a flat array, by symbol then ts or by ts then symbol."""
+    if order == "symbol":
+        return np.concatenate([getattr(r, field).T for r in results], axis=1).ravel()
+    return np.concatenate([getattr(r, field) for r in results]).ravel()
+
+
 def bars_and_truth(
     config: SimulatorConfig,
     universe: Universe,
@@ -615,7 +632,9 @@ def bars_and_truth(
     Parameters
     ----------
     config : SimulatorConfig
+        The market (for the interval).
     universe : Universe
+        The market's symbols.
     results : sequence of SessionResult
         Consecutive sessions, T bars in all.
     order : {"symbol", "ts"}
@@ -630,20 +649,22 @@ def bars_and_truth(
     ts = np.concatenate([r.info.ts for r in results])
     if order == "symbol":
         codes, ts_col = np.repeat(np.arange(n), len(ts)), np.tile(ts, n)
-
-        def flat(a: np.ndarray) -> np.ndarray:
-            return a.T.ravel()
     else:
         codes, ts_col = np.tile(np.arange(n), len(ts)), np.repeat(ts, n)
-        flat = np.ravel
-    symbol = pd.Categorical.from_codes(codes, categories=universe.names.tolist())
-    ts_utc = pd.DatetimeIndex(ts_col).tz_localize("UTC")
-    column = {f: flat(np.concatenate([getattr(r, f) for r in results])) for f in _BAR_FIELDS}
-    bars = pd.DataFrame({"symbol": symbol, "interval": config.interval, "ts": ts_utc})
-    bars = bars.assign(**column, source=SOURCE)
-    truth = {f: flat(np.concatenate([getattr(r, f) for r in results])) for f in _TRUTH_FIELDS}
-    truth_frame = pd.DataFrame({"symbol": bars["symbol"].astype(str), "ts": ts_utc, **truth})
-    return bars_frame(bars), truth_frame
+    symbol = _text(codes, universe.names.tolist())
+    ts_utc = pd.Series(pd.DatetimeIndex(ts_col).tz_localize("UTC"))
+    zeros = np.zeros(len(codes), dtype=np.int32)
+    bars = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "interval": _text(zeros, [config.interval]),
+            "ts": ts_utc,
+            **{f: _stack(results, f, order) for f in _BAR_FIELDS},
+            "source": _text(zeros, [SOURCE]),
+        }
+    )
+    truth = {f: _stack(results, f, order) for f in _TRUTH_FIELDS}
+    return bars_frame(bars), pd.DataFrame({"symbol": symbol, "ts": ts_utc, **truth})
 
 
 def _market_key(config: SimulatorConfig) -> str:

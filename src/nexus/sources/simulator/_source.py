@@ -1,4 +1,4 @@
-"""The market simulator as a :class:`~nexus.sources.Source` and :class:`~nexus.sources.LiveSource`."""
+"""The market simulator as a :class:`~nexus.sources.Source` and a live source."""
 
 from __future__ import annotations
 
@@ -204,11 +204,14 @@ class SimulatorSource:
             if after is not None and ts <= after:
                 continue
             label = pd.Timestamp(ts, tz="UTC")
-            yield float(info.minutes[t]), SourceBatch(
-                label=label.isoformat(),
-                bars=bars.iloc[t * n : (t + 1) * n].reset_index(drop=True),
-                corporate_actions=actions if t == 0 else None,
-                news=news[news["published_at"] == label].reset_index(drop=True),
-                symbols=symbols,
+            yield (
+                float(info.minutes[t]),
+                SourceBatch(
+                    label=label.isoformat(),
+                    bars=bars.iloc[t * n : (t + 1) * n].reset_index(drop=True),
+                    corporate_actions=actions if t == 0 else None,
+                    news=news[news["published_at"] == label].reset_index(drop=True),
+                    symbols=symbols,
+                ),
             )
             symbols = None

@@ -145,13 +145,21 @@ def test_planted_edge_is_recovered_with_its_strength(alpha: float) -> None:
     assert slope > Z99 * se
 
 
+def _hit_rate(market: SimulatedMarket) -> tuple[float, float]:
+    """How often sign(signal) calls the sign of the intrabar return, and its clustered error."""
+    t = market.truth
+    move = (t["ret"] - t["gap"]).to_numpy()
+    hit = (np.sign(t["signal"].to_numpy()) == np.sign(move)).astype(float)
+    clusters, _ = pd.factorize(t["ts"])
+    per_time = np.bincount(clusters, weights=hit - hit.mean())
+    return float(hit.mean()), float(np.sqrt(per_time @ per_time) / len(hit))
+
+
 def test_bayes_direction_rule_beats_a_coin_only_with_an_edge() -> None:
-    """sign(signal) calls the direction of the intrabar return better than chance iff alpha > 0."""
-    for alpha, better in ((0.0, False), (0.1, True)):
-        t = _market(alpha=alpha).truth
-        move = (t["ret"] - t["gap"]).to_numpy()
-        hit = (np.sign(t["signal"].to_numpy()) == np.sign(move)).astype(float)
-        clusters, _ = pd.factorize(t["ts"])
-        per_time = np.bincount(clusters, weights=hit - hit.mean())
-        se = np.sqrt(per_time @ per_time) / len(hit)
-        assert (hit.mean() - 0.5 > Z99 * se) is better, (alpha, hit.mean(), se)
+    """The Bayes rule sign(s_t) is right more often than not iff alpha > 0."""
+    z999 = stats.norm.ppf(0.9995)
+    rate, se = _hit_rate(_market(alpha=0.0))
+    assert abs(rate - 0.5) < z999 * se, (rate, se)
+    edged, edged_se = _hit_rate(_market(alpha=0.1))  # same seed: same shocks, plus the edge
+    assert edged - 0.5 > z999 * edged_se, (edged, edged_se)
+    assert edged - rate > 0.01

@@ -127,6 +127,8 @@ async def _live(ingestor: Ingestor, bus: InProcessBus, source, max_bars, as_json
     try:
         return await ingestor.run_live(source, stop=stop, max_batches=max_bars)
     finally:
+        while events.pending() and not printer.done():  # print what was stored before stopping
+            await asyncio.sleep(0)
         printer.cancel()
         events.close()
 

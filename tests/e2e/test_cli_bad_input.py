@@ -23,8 +23,11 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
 
 def snapshot(nexus: Nexus) -> dict:
     status = nexus("data", "status", "--json").json()
-    return {"series": status["series"], "quarantine": status["quarantine"],
-            "actions": status["corporate_actions"]}
+    return {
+        "series": status["series"],
+        "quarantine": status["quarantine"],
+        "actions": status["corporate_actions"],
+    }
 
 
 @pytest.fixture
@@ -83,8 +86,9 @@ def test_unknown_sample_symbol(nexus: Nexus, seeded: dict) -> None:
 
 
 def test_unknown_symbol_on_export(nexus: Nexus, seeded: dict, tmp_path: Path) -> None:
-    result = nexus("data", "export", "--interval", "1m", "--symbols", "NOPE",
-                   "--out", str(tmp_path / "x"))
+    result = nexus(
+        "data", "export", "--interval", "1m", "--symbols", "NOPE", "--out", str(tmp_path / "x")
+    )
     assert_one_line_error(result, "NOPE", "SIM00")
     assert snapshot(nexus) == seeded
 
@@ -110,7 +114,12 @@ def test_bad_date_option(nexus: Nexus, seeded: dict) -> None:
 def test_csv_with_some_bad_rows_stores_the_good_ones(nexus: Nexus, tmp_path: Path) -> None:
     csv = write_csv(
         tmp_path / "acme.csv",
-        [*GOOD_ROWS, "2025-01-07,12,11,13,12,100", "2025-01-08,12,13,11,12,-5", "not-a-date,1,1,1,1,1"],
+        [
+            *GOOD_ROWS,
+            "2025-01-07,12,11,13,12,100",
+            "2025-01-08,12,13,11,12,-5",
+            "not-a-date,1,1,1,1,1",
+        ],
     )
     result = nexus("ingest", "files", str(csv), "--symbol", "ACME")
     assert result.code == 0, result.stderr
@@ -120,5 +129,8 @@ def test_csv_with_some_bad_rows_stores_the_good_ones(nexus: Nexus, tmp_path: Pat
     assert report["totals"]["already_stored"] == 3
     quarantine = nexus("data", "quarantine", "--json").json()
     assert sorted(q["reason"] for q in quarantine) == [
-        "bad_timestamp", "negative_volume", "ohlc_inconsistent"]
+        "bad_timestamp",
+        "negative_volume",
+        "ohlc_inconsistent",
+    ]
     assert len(quarantine) == 3  # the repeat recorded nothing twice

@@ -10,8 +10,9 @@ from .conftest import Nexus
 
 
 def test_sim_ingest_status_and_export(nexus: Nexus, tmp_path: Path) -> None:
-    report = nexus("ingest", "sim", "--symbols", "3", "--sessions", "3", "--resample", "5m,1d",
-                   "--json")
+    report = nexus(
+        "ingest", "sim", "--symbols", "3", "--sessions", "3", "--resample", "5m,1d", "--json"
+    )
     assert report.code == 0, report.stderr
     totals = report.json()["totals"]
     assert totals["stored"] == 3 * 3 * (390 + 78 + 1)
@@ -19,7 +20,10 @@ def test_sim_ingest_status_and_export(nexus: Nexus, tmp_path: Path) -> None:
 
     status = nexus("data", "status", "--json").json()
     assert {(s["interval"], s["n_bars"]) for s in status["series"]} == {
-        ("1m", 1170), ("5m", 234), ("1d", 3)}
+        ("1m", 1170),
+        ("5m", 234),
+        ("1d", 3),
+    }
     assert {s["source"] for s in status["series"]} == {"simulator"}
     assert all(s["missing"] == 0 for s in status["series"])
 
@@ -27,8 +31,19 @@ def test_sim_ingest_status_and_export(nexus: Nexus, tmp_path: Path) -> None:
     assert "SIMULATED DATA" in human.stdout
 
     out = tmp_path / "export"
-    exported = nexus("data", "export", "--format", "parquet", "--interval", "1d", "--adjust",
-                     "all", "--out", str(out), "--json")
+    exported = nexus(
+        "data",
+        "export",
+        "--format",
+        "parquet",
+        "--interval",
+        "1d",
+        "--adjust",
+        "all",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert exported.code == 0, exported.stderr
     bars = pd.read_parquet(out / "bars_1d_all.parquet")
     assert len(bars) == 9

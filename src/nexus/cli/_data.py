@@ -150,7 +150,9 @@ def export(
         "corporate_actions": _write(actions, out / f"corporate_actions.{fmt}", fmt),
     }
     if as_json:
-        emit_json({"files": written, "rows": {"bars": len(bars), "corporate_actions": len(actions)}})
+        emit_json(
+            {"files": written, "rows": {"bars": len(bars), "corporate_actions": len(actions)}}
+        )
         return
     stdout.print(f"wrote {len(bars):,} bars to {written['bars']}")
     stdout.print(f"wrote {len(actions):,} corporate actions to {written['corporate_actions']}")

@@ -13,9 +13,9 @@ import typer
 
 from nexus.bus import TOPIC_BARS, InProcessBus
 from nexus.cli._app import app, settings_of
-from nexus.errors import ConfigError
 from nexus.cli._output import batch_progress, emit_json, stderr, stdout
-from nexus.ingest import IngestReport, Ingestor
+from nexus.errors import ConfigError
+from nexus.ingest import Ingestor, IngestReport
 from nexus.store import open_store
 
 __all__ = ["ingest_app"]
@@ -47,9 +47,10 @@ def _intervals(text: str) -> list[str]:
 
 def _run(ctx: typer.Context, source, *, as_json: bool, resample: str = "", target: str = ""):
     settings = settings_of(ctx)
-    with open_store(settings) as store, batch_progress(
-        f"ingest {source.name}", quiet=as_json
-    ) as on_batch:
+    with (
+        open_store(settings) as store,
+        batch_progress(f"ingest {source.name}", quiet=as_json) as on_batch,
+    ):
         ingestor = Ingestor(store, resample_to=_intervals(resample), on_batch=on_batch)
         report = ingestor.run(source, target=target)
     _print_report(report, as_json)
@@ -85,7 +86,9 @@ def ingest_sim(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same market).")] = 7,
     alpha: Annotated[float, typer.Option(help="Strength of the planted edge; 0 = none.")] = 0.05,
     resample: ResampleOpt = "",
-    live: Annotated[bool, typer.Option(help="After history, stream new bars as they close.")] = False,
+    live: Annotated[
+        bool, typer.Option(help="After history, stream new bars as they close.")
+    ] = False,
     speed: Annotated[float, typer.Option(help="Live speed as a multiple of real time.")] = 60.0,
     max_bars: Annotated[
         int | None, typer.Option(help="Live: stop after this many bar times.")
@@ -95,8 +98,14 @@ def ingest_sim(
     """Simulate a market (deterministic, offline) and ingest it."""
     from nexus.sources.simulator import SimulatorConfig, SimulatorSource
 
-    fields = {"symbols": symbols, "sectors": sectors if sectors else max(1, min(4, symbols)),
-              "sessions": sessions, "interval": interval, "seed": seed, "alpha": alpha}
+    fields = {
+        "symbols": symbols,
+        "sectors": sectors if sectors else max(1, min(4, symbols)),
+        "sessions": sessions,
+        "interval": interval,
+        "seed": seed,
+        "alpha": alpha,
+    }
     if start is not None:
         fields["start"] = _date(start, "--start")
     source = SimulatorSource(SimulatorConfig(**fields), speed=speed)
@@ -145,7 +154,9 @@ async def _print_events(events, as_json: bool) -> None:
 @ingest_app.command("files")
 def ingest_files(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="CSV/Parquet files, folders or zip archives.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="CSV/Parquet files, folders or zip archives.")
+    ],
     symbol: Annotated[
         str | None, typer.Option(help="Symbol for files without a symbol column.")
     ] = None,
@@ -153,7 +164,9 @@ def ingest_files(
         str | None, typer.Option(help="Bar interval; default inferred from the timestamps.")
     ] = None,
     tz: Annotated[str, typer.Option(help="Time zone of naive timestamps.")] = "America/New_York",
-    label: Annotated[str, typer.Option(help="Bars labelled by their 'open' or 'close' time.")] = "open",
+    label: Annotated[
+        str, typer.Option(help="Bars labelled by their 'open' or 'close' time.")
+    ] = "open",
     sha256: Annotated[str | None, typer.Option(help="Expected SHA-256 of a zip archive.")] = None,
     calendar: Annotated[str, typer.Option(help="Exchange calendar of the symbols.")] = "XNYS",
     resample: ResampleOpt = "",
@@ -163,8 +176,13 @@ def ingest_files(
     from nexus.sources.files import FilesConfig, FilesSource
 
     config = FilesConfig(
-        paths=[str(p) for p in paths], symbol=symbol, interval=interval, tz=tz, label=label,
-        sha256=sha256, calendar=calendar,
+        paths=[str(p) for p in paths],
+        symbol=symbol,
+        interval=interval,
+        tz=tz,
+        label=label,
+        sha256=sha256,
+        calendar=calendar,
     )
     source = FilesSource(config, settings=settings_of(ctx))
     _run(ctx, source, as_json=as_json, resample=resample, target=" ".join(map(str, paths)))

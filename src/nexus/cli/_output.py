@@ -19,6 +19,7 @@ from nexus.ingest import BatchReport
 
 __all__ = ["batch_progress", "emit_json", "frame_table", "stderr", "stdout"]
 
+
 def _console(*, to_stderr: bool) -> Console:
     console = Console(stderr=to_stderr)
     if not console.is_terminal:  # logs and pipes: do not wrap tables at 80 columns

@@ -19,7 +19,7 @@ from nexus.domain._frames import (
     utc,
 )
 from nexus.domain._interval import Interval
-from nexus.domain._sessions import DEFAULT_CALENDAR, Sessions
+from nexus.domain._sessions import DEFAULT_CALENDAR, FOREX_CALENDAR, ForexCalendar, Sessions
 from nexus.domain._values import (
     Action,
     Bar,
@@ -35,6 +35,7 @@ __all__ = [
     "ACTION_COLUMNS",
     "BAR_COLUMNS",
     "DEFAULT_CALENDAR",
+    "FOREX_CALENDAR",
     "MACRO_COLUMNS",
     "NEWS_COLUMNS",
     "QUARANTINE_COLUMNS",
@@ -42,6 +43,7 @@ __all__ = [
     "Bar",
     "CorporateAction",
     "CorporateActionKind",
+    "ForexCalendar",
     "Interval",
     "MacroObservation",
     "NewsItem",

@@ -23,7 +23,7 @@ _ALIASES = {
 }
 
 
-class Interval(str, enum.Enum):
+class Interval(enum.StrEnum):
     """The length of a bar.
 
     Intraday bars are labelled by their UTC open time. A ``1d`` bar is one
@@ -45,9 +45,6 @@ class Interval(str, enum.Enum):
     M30 = "30m"
     H1 = "1h"
     D1 = "1d"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def parse(cls, value: str | Interval) -> Interval:

@@ -7,34 +7,58 @@ validation, resampling, gap counts) asks a :class:`Sessions` object.
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
+from exchange_calendars import ExchangeCalendar
 
 from nexus.domain._interval import Interval
 from nexus.errors import ConfigError
 
-__all__ = ["DEFAULT_CALENDAR", "Sessions"]
+__all__ = ["DEFAULT_CALENDAR", "FOREX_CALENDAR", "ForexCalendar", "Sessions"]
 
 DEFAULT_CALENDAR = "XNYS"
+FOREX_CALENDAR = "FX"
 _US = np.timedelta64(1, "us")
 
 
+class ForexCalendar(ExchangeCalendar):
+    """Spot FX: sessions run 17:00 to 17:00 New York, Sunday evening to Friday evening.
+
+    A session is labelled by the weekday it closes on; Monday's opens on Sunday
+    at 17:00 New York. exchange-calendars' ``24/5`` instead opens Monday 00:00
+    UTC, which would put the first hours of every FX week outside any session.
+    """
+
+    name = FOREX_CALENDAR
+    tz = ZoneInfo("America/New_York")
+    open_times = ((None, time(17)),)
+    close_times = ((None, time(17)),)
+
+    @property
+    def open_offset(self) -> int:
+        return -1
+
+
 @lru_cache(maxsize=16)
-def _calendar(name: str, start: date, end: date) -> xcals.ExchangeCalendar:
+def _calendar(name: str, start: date, end: date) -> ExchangeCalendar:
     try:
         with warnings.catch_warnings():
             # exchange-calendars uses pandas APIs that pandas 3 deprecates; not ours to fix
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            if name == FOREX_CALENDAR:
+                return ForexCalendar(start=pd.Timestamp(start), end=pd.Timestamp(end))
             return xcals.get_calendar(name, start=pd.Timestamp(start), end=pd.Timestamp(end))
     except xcals.errors.InvalidCalendarName:
         raise ConfigError(
             f"calendar {name!r} is not known to exchange-calendars",
-            fix="use an ISO MIC such as XNYS, XNAS, XLON, or '24/7' / '24/5'",
+            fix=f"use an ISO MIC such as XNYS, XNAS, XLON, '{FOREX_CALENDAR}' for spot FX, "
+            "or '24/7'",
         ) from None
 
 
@@ -132,8 +156,10 @@ class Sessions:
         labels = self.labels.tz_localize(None).to_numpy().astype("datetime64[us]")
         idx = np.searchsorted(labels, days)
         idx_c = np.minimum(idx, len(labels) - 1)
-        ok = (idx < len(labels)) & (labels[idx_c] == days) if len(labels) else np.zeros(
-            days.shape, dtype=bool
+        ok = (
+            (idx < len(labels)) & (labels[idx_c] == days)
+            if len(labels)
+            else np.zeros(days.shape, dtype=bool)
         )
         return np.where(ok, idx_c, -1)
 

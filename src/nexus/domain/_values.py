@@ -30,25 +30,19 @@ __all__ = [
 ]
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     """What a recommendation tells the trader to do."""
 
     BUY = "BUY"
     SELL = "SELL"
     HOLD = "HOLD"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class CorporateActionKind(str, enum.Enum):
+class CorporateActionKind(enum.StrEnum):
     """The corporate actions that change how prices compare across time."""
 
     SPLIT = "split"
     DIVIDEND = "dividend"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,7 @@
 >>> from nexus.ingest import Ingestor, validate_bars, resample_bars
 """
 
-from nexus.ingest._pipeline import BatchReport, IngestReport, Ingestor
+from nexus.ingest._pipeline import BatchReport, Ingestor, IngestReport
 from nexus.ingest._resample import resample_bars
 from nexus.ingest._validate import (
     RULES,

@@ -72,8 +72,17 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
-        counters = ("rows", "stored", "already_stored", "rejected", "flagged", "resampled",
-                    "corporate_actions", "news", "missing")
+        counters = (
+            "rows",
+            "stored",
+            "already_stored",
+            "rejected",
+            "flagged",
+            "resampled",
+            "corporate_actions",
+            "news",
+            "missing",
+        )
         return {
             "run_id": self.run_id,
             "source": self.source,
@@ -195,19 +204,31 @@ class Ingestor:
     ) -> BatchReport:
         calendars.update(_calendars_of(batch.symbols))
         bars = batch.bars if batch.bars is not None else pd.DataFrame()
-        result = validate_bars(
-            bars, calendars=calendars, actions=batch.corporate_actions, config=self.validation
-        ) if len(bars) else None
+        result = (
+            validate_bars(
+                bars, calendars=calendars, actions=batch.corporate_actions, config=self.validation
+            )
+            if len(bars)
+            else None
+        )
         good = result.good if result else bars
         quarantine = pd.concat(
             [
                 reject_quarantine(batch.rejects, kind="bar", run_id=report.run_id, source=source),
                 *(
                     [
-                        bar_quarantine(result.rejected, disposition="rejected",
-                                       run_id=report.run_id, source=source),
-                        bar_quarantine(result.flagged, disposition="flagged",
-                                       run_id=report.run_id, source=source),
+                        bar_quarantine(
+                            result.rejected,
+                            disposition="rejected",
+                            run_id=report.run_id,
+                            source=source,
+                        ),
+                        bar_quarantine(
+                            result.flagged,
+                            disposition="flagged",
+                            run_id=report.run_id,
+                            source=source,
+                        ),
                     ]
                     if result
                     else []

@@ -30,6 +30,7 @@ def bar_quarantine(
     rows : DataFrame, shape (n, 11)
         ``BAR_COLUMNS`` plus ``reason`` and ``detail``.
     disposition : {"rejected", "flagged"}
+        Whether the rows were kept out of the store or stored and flagged.
     run_id, source : str
         The ingest run and the source the rows came from.
     """
@@ -53,7 +54,9 @@ def bar_quarantine(
     return _with_keys(frame)
 
 
-def reject_quarantine(rejects: pd.DataFrame, *, kind: str, run_id: str, source: str) -> pd.DataFrame:
+def reject_quarantine(
+    rejects: pd.DataFrame, *, kind: str, run_id: str, source: str
+) -> pd.DataFrame:
     """Quarantine records for raw rows a source could not parse (``REJECT_COLUMNS``)."""
     if rejects is None or rejects.empty:
         return _empty()
@@ -94,8 +97,9 @@ def _json_value(value):
 def _with_keys(frame: pd.DataFrame) -> pd.DataFrame:
     ident = [
         "|".join(str(v) for v in row)
-        for row in frame[["kind", "source", "symbol", "interval", "ts", "reason", "disposition",
-                          "payload"]].itertuples(index=False)
+        for row in frame[
+            ["kind", "source", "symbol", "interval", "ts", "reason", "disposition", "payload"]
+        ].itertuples(index=False)
     ]
     repeat = pd.Series(ident).groupby(ident).cumcount().to_numpy()
     frame["key"] = [

@@ -97,8 +97,6 @@ class ValidationResult:
     flagged: pd.DataFrame
 
 
-
-
 def validate_bars(
     bars: pd.DataFrame,
     *,
@@ -118,6 +116,7 @@ def validate_bars(
         Corporate actions (``ACTION_COLUMNS``) known for these symbols, so a
         split or dividend is not mistaken for a spike.
     config : ValidationConfig, optional
+        Rule thresholds; the defaults when omitted.
 
     Returns
     -------
@@ -266,7 +265,9 @@ def _flag_spikes(good: pd.DataFrame, actions: pd.DataFrame | None, spike_z: floa
     z = (ret - med) / (1.4826 * mad)
     hit = (z.abs() > spike_z) & (mad > 0) & enough
     flagged = order.loc[hit[hit].index]
-    text = [f"close-to-close return z-score {v:+.1f} exceeds {spike_z:g}" for v in z[hit[hit].index]]
+    text = [
+        f"close-to-close return z-score {v:+.1f} exceeds {spike_z:g}" for v in z[hit[hit].index]
+    ]
     return flagged.assign(reason="spike", detail=text).reset_index(drop=True)
 
 
@@ -278,9 +279,11 @@ def _returns(order: pd.DataFrame, prices: pd.DataFrame) -> pd.Series:
     ret = logc.groupby(series).diff()
     step = ts_array(order["ts"]).astype("int64")
     gap = np.diff(step, prepend=step[:1])
-    nominal = order["interval"].map(
-        {i: Interval.parse(i).seconds * 1_000_000 for i in order["interval"].unique()}
-    ).to_numpy(dtype="int64")
+    nominal = (
+        order["interval"]
+        .map({i: Interval.parse(i).seconds * 1_000_000 for i in order["interval"].unique()})
+        .to_numpy(dtype="int64")
+    )
     broken = (gap != nominal) & (order["interval"].to_numpy() != Interval.D1.value) & ret.notna()
     intrabar = np.log(prices["close"].to_numpy() / prices["open"].to_numpy())
     return ret.where(~broken, pd.Series(intrabar, index=order.index))
@@ -314,6 +317,7 @@ def count_missing_bars(
     symbol_calendar : str
         The symbol's exchange calendar.
     interval : Interval
+        The bar interval of the series.
     first, last : Timestamp
         The stored range (UTC bar open times), inclusive.
     n_bars : int

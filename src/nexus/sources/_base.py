@@ -77,7 +77,9 @@ class Source(Protocol):
 
     def total(self) -> int | None: ...
 
-    def fetch(self, *, since: Mapping[str, pd.Timestamp] | None = None) -> Iterator[SourceBatch]: ...
+    def fetch(
+        self, *, since: Mapping[str, pd.Timestamp] | None = None
+    ) -> Iterator[SourceBatch]: ...
 
 
 @runtime_checkable

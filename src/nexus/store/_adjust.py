@@ -14,7 +14,7 @@ import pandas as pd
 
 from nexus.store._protocol import Adjust
 
-__all__ = ["adjust_bars", "action_cutoffs"]
+__all__ = ["action_cutoffs", "adjust_bars"]
 
 _PRICES = ["open", "high", "low", "close"]
 
@@ -50,6 +50,7 @@ def adjust_bars(bars: pd.DataFrame, actions: pd.DataFrame, adjust: Adjust) -> pd
         ``ACTION_COLUMNS`` plus ``prev_close``: the raw close of the last bar
         before the ex-date (only used for dividends).
     adjust : {"none", "splits", "all"}
+        No adjustment, splits only, or splits and cash dividends.
 
     Returns
     -------

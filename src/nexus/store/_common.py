@@ -115,7 +115,9 @@ def ingest_record_row(record: IngestRecord) -> tuple:
     )
 
 
-def short_symbols(counts: pd.Series, wanted: Iterable[str], n: int, totals: dict[str, int]) -> list[str]:
+def short_symbols(
+    counts: pd.Series, wanted: Iterable[str], n: int, totals: dict[str, int]
+) -> list[str]:
     """Symbols for which fewer than ``min(n, stored)`` bars were returned."""
     got = counts.to_dict()
     return [s for s in wanted if got.get(s, 0) < min(n, totals.get(s, 0))]

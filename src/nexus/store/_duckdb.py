@@ -377,7 +377,7 @@ def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datet
     con.register("_in_bars", bars)
     try:
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE _new_bars AS
             SELECT n.* FROM _in_bars n ANTI JOIN (
                 SELECT symbol, interval, ts FROM bars
@@ -447,6 +447,7 @@ def _write_symbols(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: d
     finally:
         con.unregister("_in")
     return len(frame)
+
 
 _WRITERS = {
     "bars": _write_bars,

@@ -1,16 +1,24 @@
 """The shared store: PostgreSQL, with TimescaleDB hypertables when the extension exists.
 
-Frames travel in bulk both ways as CSV over ``COPY``: a write encodes each
-frame with pyarrow (no Python loop over rows), COPYs it into a per-session
-staging table and inserts from there with ``ON CONFLICT DO NOTHING``; a read
-runs ``COPY (query) TO STDOUT`` and decodes the result with pyarrow into the
-dtypes :class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of
-lookups are ``LATERAL`` joins that walk the primary key backwards.
+Frames travel in bulk over ``COPY`` (:mod:`nexus.store._postgres_copy`). A
+bar write takes one of two paths inside its transaction:
+
+* **append** (the common case: new history, or bars after/before everything
+  stored for that series, as the ``series`` table shows): the bars are COPYed
+  straight into ``bars`` in a savepoint. The primary key still guards the
+  table; if another writer stored one of the keys meanwhile, the savepoint is
+  rolled back and the batch takes the second path.
+* **merge**: COPY into a per-session staging table, then ``INSERT ... SELECT
+  ... ON CONFLICT DO NOTHING RETURNING``, so only new keys are inserted and
+  counted, and only those are folded into ``series``.
+
+Reads run ``COPY (query) TO STDOUT`` and decode into the dtypes
+:class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of lookups are
+``LATERAL`` joins that walk the primary key backwards.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +30,6 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from nexus.domain import (
     ACTION_COLUMNS,
@@ -46,8 +53,14 @@ from nexus.store._common import (
     symbol_list,
     times_array,
 )
+from nexus.store._postgres_copy import (
+    BAR_COPY_COLUMNS,
+    bars_binary,
+    copy_binary,
+    copy_csv,
+    read_csv_copy,
+)
 from nexus.store._postgres_schema import (
-    COLUMN_KINDS,
     DDL,
     SCHEMA_LOCK,
     SCHEMA_VERSION,
@@ -82,13 +95,11 @@ _SESSION = (
     "SET extra_float_digits = 3",  # shortest exact text for doubles: lossless round trips
     "SET temp_buffers = '64MB'",  # staging tables stay in memory (before any temp table)
 )
-_ARROW_TYPES = {
-    "str": pa.string(),
-    "float": pa.float64(),
-    "int": pa.int64(),
-    "ts": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-}
+# Newest-n and as-of lookups must walk the primary key backwards and stop after n rows.
+# Before the first ANALYZE (a fresh bulk load) the planner guesses a few rows per
+# symbol and picks a bitmap scan that reads every bar of the symbol, then sorts:
+# 100x slower. Bitmap scans never help these lookups, so they are switched off.
+_INDEX_WALK = "SET LOCAL enable_bitmapscan = off"
 _START_HINT = (
     "start PostgreSQL (for example `pg_ctlcluster 15 main start` or "
     "`docker compose up -d postgres`), or point NEXUS_STORE_URL at a reachable server"
@@ -169,9 +180,23 @@ class PostgresStore:
                 ) from exc
             raise StoreError(problem, fix=fix) from exc
 
-    def _read(self, query: str, params: dict, columns: Sequence[str]) -> pd.DataFrame:
-        with self._guard("reading", _START_HINT), self._con.cursor() as cur:
-            return _copy_out(cur, query, params, columns)
+    @contextmanager
+    def _reading(self, *, index_walk: bool = False) -> Iterator[psycopg.Cursor]:
+        """A cursor in a read transaction; ``index_walk`` for LATERAL newest-first lookups."""
+        with (
+            self._guard("reading", _START_HINT),
+            self._con.transaction(),
+            self._con.cursor() as cur,
+        ):
+            if index_walk:
+                cur.execute(_INDEX_WALK)
+            yield cur
+
+    def _read(
+        self, query: str, params: dict, columns: Sequence[str], *, index_walk: bool = False
+    ) -> pd.DataFrame:
+        with self._reading(index_walk=index_walk) as cur:
+            return read_csv_copy(cur, query, params, columns)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -263,7 +288,7 @@ class PostgresStore:
             ORDER BY a.symbol, a.ex_date, a.kind
         """
         params = {"interval": interval.value, "symbols": symbols}
-        return self._read(query, params, (*ACTION_COLUMNS, "prev_close"))
+        return self._read(query, params, (*ACTION_COLUMNS, "prev_close"), index_walk=True)
 
     def last_bars(self, symbols: Sequence[str], interval: Interval | str, n: int) -> pd.DataFrame:
         """The last ``n`` raw bars of each symbol, sorted by symbol then ts."""
@@ -281,7 +306,7 @@ class PostgresStore:
             ORDER BY b.symbol, b.ts
         """
         params = {"symbols": symbol_list(symbols) or [], "interval": interval.value, "n": int(n)}
-        return sort_bars(self._read(query, params, BAR_COLUMNS))
+        return sort_bars(self._read(query, params, BAR_COLUMNS, index_walk=True))
 
     def last_timestamps(
         self, interval: Interval | str, symbols: Sequence[str] | None = None
@@ -329,14 +354,10 @@ class PostgresStore:
     def _staged_read(
         self, table: str, frame: pd.DataFrame, query: str, params: dict, columns: Sequence[str]
     ) -> pd.DataFrame:
-        """COPY ``frame`` into the staging ``table``, then run ``query`` against it."""
-        with (
-            self._guard("reading", _START_HINT),
-            self._con.transaction(),
-            self._con.cursor() as cur,
-        ):
-            _copy_in(cur, table, frame)
-            return _copy_out(cur, query, params, columns)
+        """COPY ``frame`` into the staging ``table``, then run the LATERAL ``query`` on it."""
+        with self._reading(index_walk=True) as cur:
+            copy_csv(cur, table, frame)
+            return read_csv_copy(cur, query, params, columns)
 
     # -- other reads -----------------------------------------------------------------------
 
@@ -384,7 +405,8 @@ class PostgresStore:
         if series_ids is not None:
             sql += " WHERE series_id = ANY(%(ids)s::text[])"
             params["ids"] = symbol_list(series_ids)
-        return self._read(sql + " ORDER BY series_id, period, realtime_start", params, MACRO_COLUMNS)
+        sql += " ORDER BY series_id, period, realtime_start"
+        return self._read(sql, params, MACRO_COLUMNS)
 
     def read_quarantine(
         self, *, limit: int | None = None, disposition: str | None = None
@@ -403,9 +425,7 @@ class PostgresStore:
     def quarantine_counts(self) -> pd.DataFrame:
         """Counts by ``kind, source, reason, disposition``."""
         keys = "kind, source, reason, disposition"
-        query = (
-            f"SELECT {keys}, count(*) AS n FROM quarantine GROUP BY {keys} ORDER BY {keys}"
-        )
+        query = f"SELECT {keys}, count(*) AS n FROM quarantine GROUP BY {keys} ORDER BY {keys}"
         return self._read(query, {}, ("kind", "source", "reason", "disposition", "n"))
 
     def ingest_log(self, *, limit: int | None = None) -> pd.DataFrame:
@@ -528,49 +548,29 @@ def _param_ts(value: datetime | str | pd.Timestamp) -> datetime:
     return as_utc_timestamp(value).floor("us").to_pydatetime()
 
 
-def _copy_in(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
-    """COPY ``frame`` (columns named as in ``table``) into ``table``, encoded by pyarrow."""
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(
-        pa.Table.from_pandas(frame, preserve_index=False),
-        sink,
-        pacsv.WriteOptions(include_header=False),
-    )
-    with cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(memoryview(sink.getvalue()))
-
-
-def _copy_out(
-    cur: psycopg.Cursor, query: str, params: dict, columns: Sequence[str]
-) -> pd.DataFrame:
-    """Run ``query`` through ``COPY ... TO STDOUT`` and decode it into typed columns."""
-    data = bytearray()
-    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params) as copy:
-        for block in copy:
-            data += block
-    return _decode_csv(bytes(data), columns)
-
-
-def _decode_csv(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
-    """Decode PostgreSQL CSV (NULL unquoted-empty, ``""`` the empty string) into a frame."""
-    types = {c: _ARROW_TYPES[COLUMN_KINDS[c]] for c in columns}
-    if not data:
-        table = pa.table({c: pa.array([], type=t) for c, t in types.items()})
-    else:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=list(columns)),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
-            ),
-        )
-    return table.to_pandas(date_as_object=True)
-
-
 # -- per-table writers (run inside the write transaction) ---------------------------------
 
-_INSERT_BARS = f"""
+_SERIES_UPSERT = """
+    INSERT INTO series AS s (symbol, interval, source, first_ts, last_ts, n_bars)
+    SELECT symbol, interval, source, first_ts, last_ts, n_bars FROM {rows}
+    ON CONFLICT (symbol, interval) DO UPDATE SET
+        source = excluded.source,
+        first_ts = least(s.first_ts, excluded.first_ts),
+        last_ts = greatest(s.last_ts, excluded.last_ts),
+        n_bars = s.n_bars + excluded.n_bars
+"""
+_GROUPS = """
+    unnest(%(symbol)s::text[], %(interval)s::text[], %(source)s::text[],
+           %(first_ts)s::timestamptz[], %(last_ts)s::timestamptz[], %(n_bars)s::bigint[])
+    AS g(symbol, interval, source, first_ts, last_ts, n_bars)
+"""
+_OVERLAPS = f"""
+    SELECT EXISTS (
+        SELECT 1 FROM {_GROUPS} JOIN series s ON s.symbol = g.symbol AND s.interval = g.interval
+        WHERE g.first_ts <= s.last_ts AND g.last_ts >= s.first_ts
+    )
+"""
+_MERGE_BARS = f"""
     WITH new AS (
         INSERT INTO bars ({_BAR_SELECT}, ingested_at)
         SELECT {_BAR_SELECT}, %(stamp)s FROM _stage_bars ORDER BY symbol, interval, ts
@@ -580,23 +580,62 @@ _INSERT_BARS = f"""
         SELECT symbol, interval, (array_agg(source ORDER BY ts DESC))[1] AS source,
                min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n_bars
         FROM new GROUP BY symbol, interval
-    ), upserted AS (
-        INSERT INTO series AS s (symbol, interval, source, first_ts, last_ts, n_bars)
-        SELECT symbol, interval, source, first_ts, last_ts, n_bars FROM counted
-        ON CONFLICT (symbol, interval) DO UPDATE SET
-            source = excluded.source,
-            first_ts = least(s.first_ts, excluded.first_ts),
-            last_ts = greatest(s.last_ts, excluded.last_ts),
-            n_bars = s.n_bars + excluded.n_bars
-    )
+    ), upserted AS ({_SERIES_UPSERT.format(rows="counted")})
     SELECT coalesce(sum(n_bars), 0)::bigint FROM counted
 """
 
 
 def _write_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> int:
-    """Insert the bars not yet stored and fold them into ``series``; return how many."""
-    _copy_in(cur, "_stage_bars", bars)
-    return int(cur.execute(_INSERT_BARS, {"stamp": stamp}).fetchone()[0])
+    """Store the bars whose keys are new and fold them into ``series``; return how many."""
+    _require_complete(bars)
+    groups = _series_groups(bars)
+    if not cur.execute(_OVERLAPS, groups).fetchone()[0] and _append_bars(cur, bars, stamp):
+        cur.execute(_SERIES_UPSERT.format(rows=_GROUPS), groups)
+        return len(bars)
+    copy_binary(cur, "_stage_bars", BAR_COPY_COLUMNS, bars_binary(bars))
+    return int(cur.execute(_MERGE_BARS, {"stamp": stamp}).fetchone()[0])
+
+
+def _append_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> bool:
+    """COPY ``bars`` straight into ``bars``; False if a key was already stored (nothing kept)."""
+    try:
+        with cur.connection.transaction():  # a savepoint
+            copy_binary(cur, "bars", (*BAR_COPY_COLUMNS, "ingested_at"), bars_binary(bars, stamp))
+    except psycopg.errors.UniqueViolation:
+        return False  # another writer stored some of these keys since the overlap check
+    return True
+
+
+def _series_groups(bars: pd.DataFrame) -> dict[str, list]:
+    """Per (symbol, interval) of ``bars``: the source of the newest bar, first/last ts, count."""
+    ordered = bars.sort_values("ts", kind="stable")
+    stats = (
+        ordered.groupby(["symbol", "interval"], sort=False)
+        .agg(
+            source=("source", "last"),
+            first_ts=("ts", "min"),
+            last_ts=("ts", "max"),
+            n_bars=("ts", "size"),
+        )
+        .reset_index()
+    )
+    out = {c: stats[c].astype(str).tolist() for c in ("symbol", "interval", "source")}
+    out["first_ts"] = [t.to_pydatetime() for t in stats["first_ts"]]
+    out["last_ts"] = [t.to_pydatetime() for t in stats["last_ts"]]
+    out["n_bars"] = [int(n) for n in stats["n_bars"]]
+    return out
+
+
+def _require_complete(bars: pd.DataFrame) -> None:
+    """Refuse bars with a missing value, as the NOT NULL columns of ``bars`` would."""
+    missing = {c: int(n) for c, n in bars.isna().sum().items() if n}
+    if missing:
+        raise StoreError(
+            f"the bars frame has missing values (NaN/NaT/None) in {missing}; "
+            "every bar column is required",
+            fix="nothing of this batch was stored; quarantine or drop incomplete bars "
+            "before writing",
+        )
 
 
 def _insert_ignore(
@@ -609,7 +648,7 @@ def _insert_ignore(
     )
 
     def write(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
-        _copy_in(cur, f"_stage_{table}", frame)
+        copy_csv(cur, f"_stage_{table}", frame)
         cur.execute(insert, {"stamp": stamp})
         return max(cur.rowcount, 0)
 
@@ -618,7 +657,7 @@ def _insert_ignore(
 
 def _write_symbols(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
     cols = ", ".join(SYMBOL_COLUMNS)
-    _copy_in(cur, "_stage_symbols", frame)
+    copy_csv(cur, "_stage_symbols", frame)
     cur.execute(
         f"""
         INSERT INTO symbols ({cols}, updated_at) SELECT {cols}, %(stamp)s FROM _stage_symbols

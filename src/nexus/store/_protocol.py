@@ -37,7 +37,10 @@ class WriteBatch:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """How many rows of each kind were new (rows whose key was already stored are left as they were)."""
+    """How many rows of each kind were new.
+
+    Rows whose key was already stored are left as they were and not counted.
+    """
 
     bars: int = 0
     corporate_actions: int = 0
@@ -102,9 +105,7 @@ class Store(Protocol):
     ) -> pd.DataFrame:
         """Bars with ``start <= ts < end``, sorted by symbol then ts, columns ``BAR_COLUMNS``."""
 
-    def last_bars(
-        self, symbols: Sequence[str], interval: Interval | str, n: int
-    ) -> pd.DataFrame:
+    def last_bars(self, symbols: Sequence[str], interval: Interval | str, n: int) -> pd.DataFrame:
         """The last ``n`` raw bars of each symbol, sorted by symbol then ts."""
 
     def last_timestamps(
@@ -143,9 +144,7 @@ class Store(Protocol):
     def ingest_log(self, *, limit: int | None = None) -> pd.DataFrame:
         """The ingest log, newest first."""
 
-    def asof_bars(
-        self, left: pd.DataFrame, interval: Interval | str
-    ) -> pd.DataFrame:
+    def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` row of ``left``, the last bar that had closed by ``ts``."""
 
     def asof_macro(

@@ -22,8 +22,17 @@ def test_unknown_interval_names_the_fix() -> None:
 
 
 def test_bar_frame_round_trip() -> None:
-    bar = Bar(symbol="X", interval=Interval.M5, ts=datetime(2025, 1, 2, 14, 30, tzinfo=UTC),
-              open=1.0, high=2.0, low=0.5, close=1.5, volume=3.0, source="t")
+    bar = Bar(
+        symbol="X",
+        interval=Interval.M5,
+        ts=datetime(2025, 1, 2, 14, 30, tzinfo=UTC),
+        open=1.0,
+        high=2.0,
+        low=0.5,
+        close=1.5,
+        volume=3.0,
+        source="t",
+    )
     frame = bar.to_frame()
     assert str(frame["ts"].dtype) == "datetime64[us, UTC]"
     assert Bar.from_frame(frame) == [bar]
@@ -39,3 +48,11 @@ def test_sessions_know_holidays_and_half_days() -> None:
 def test_unknown_calendar() -> None:
     with pytest.raises(ConfigError, match="calendar 'NOPE'"):
         Sessions("NOPE", date(2025, 1, 1), date(2025, 1, 2))
+
+
+def test_fx_week_opens_sunday_17h_new_york() -> None:
+    s = Sessions("FX", date(2017, 11, 3), date(2017, 11, 6))
+    assert [d.day for d in s.labels] == [3, 6]
+    # Friday 3 Nov closes 17:00 EDT = 21:00 UTC; Monday 6 Nov opens Sunday 17:00 EST = 22:00 UTC
+    assert str(s.closes[0]) == "2017-11-03T21:00:00.000000"
+    assert str(s.opens[1]) == "2017-11-05T22:00:00.000000"

@@ -56,8 +56,14 @@ def dirty_batch() -> SourceBatch:
     bars.loc[3, "volume"] = -1.0
     bars = pd.concat([bars, bars.iloc[[5]]], ignore_index=True)  # a duplicate
     rejects = rejects_frame(
-        [{"symbol": "AAA", "reason": "bad_timestamp", "detail": "'yesterday' is not a time",
-          "payload": json.dumps({"ts": "yesterday", "close": "1"})}]
+        [
+            {
+                "symbol": "AAA",
+                "reason": "bad_timestamp",
+                "detail": "'yesterday' is not a time",
+                "payload": json.dumps({"ts": "yesterday", "close": "1"}),
+            }
+        ]
     )
     return SourceBatch(label="AAA", bars=bars, rejects=rejects)
 
@@ -87,7 +93,9 @@ def test_repeating_an_ingest_changes_nothing(store: DuckDBStore) -> None:
 
 def test_batch_with_no_usable_rows_writes_nothing(store: DuckDBStore) -> None:
     bars = minute_bars(3).assign(volume=-1.0)
-    with pytest.raises(NoUsableRowsError, match=r"AAA: none of its 3 rows can be stored \(3 negative_volume"):
+    with pytest.raises(
+        NoUsableRowsError, match=r"AAA: none of its 3 rows can be stored \(3 negative_volume"
+    ):
         Ingestor(store).run(ListSource([SourceBatch(label="AAA", bars=bars)]))
     assert store.series().empty
     assert store.read_quarantine().empty
@@ -120,8 +128,15 @@ def test_resume_hint_is_the_newest_stored_bar(store: DuckDBStore) -> None:
 
 def test_symbols_calendar_is_used_for_session_checks(store: DuckDBStore) -> None:
     saturday = minute_bars(3, "EURUSD", start="2025-01-04 10:00")
-    symbols = pd.DataFrame({"symbol": ["EURUSD"], "calendar": ["24/7"], "kind": ["fx"],
-                            "description": ["euro"], "source": ["t"]})
+    symbols = pd.DataFrame(
+        {
+            "symbol": ["EURUSD"],
+            "calendar": ["24/7"],
+            "kind": ["fx"],
+            "description": ["euro"],
+            "source": ["t"],
+        }
+    )
     report = Ingestor(store).run(ListSource([SourceBatch("fx", saturday, symbols=symbols)]))
     assert report.batches[0].stored == 3
 

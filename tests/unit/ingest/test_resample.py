@@ -10,19 +10,30 @@ from nexus.errors import ConfigError, DataError
 from nexus.ingest import resample_bars
 
 
-def bars(ts: list[str] | pd.DatetimeIndex, interval: str = "1m", symbol: str = "AAA") -> pd.DataFrame:
+def bars(
+    ts: list[str] | pd.DatetimeIndex, interval: str = "1m", symbol: str = "AAA"
+) -> pd.DataFrame:
     """Bar i has open i, high i+0.5, low i-0.5, close i+0.25, volume 10*(i+1)."""
     ts = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
     i = np.arange(len(ts), dtype=float) + 100
-    return pd.DataFrame({"symbol": symbol, "interval": interval, "ts": ts, "open": i,
-                         "high": i + 0.5, "low": i - 0.5, "close": i + 0.25,
-                         "volume": 10 * (i - 99), "source": "t"})
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "interval": interval,
+            "ts": ts,
+            "open": i,
+            "high": i + 0.5,
+            "low": i - 0.5,
+            "close": i + 0.25,
+            "volume": 10 * (i - 99),
+            "source": "t",
+        }
+    )
 
 
 def ohlcv(frame: pd.DataFrame) -> list[list]:
     return [
-        [str(r.ts), r.open, r.high, r.low, r.close, r.volume]
-        for r in frame.itertuples(index=False)
+        [str(r.ts), r.open, r.high, r.low, r.close, r.volume] for r in frame.itertuples(index=False)
     ]
 
 
@@ -39,13 +50,24 @@ def test_one_minute_to_five_minutes() -> None:
 def test_gaps_are_not_invented() -> None:
     one = bars(["2025-01-02 14:30", "2025-01-02 14:31", "2025-01-02 14:47"])
     five = resample_bars(one, "5m")
-    assert [str(t) for t in five["ts"]] == ["2025-01-02 14:30:00+00:00", "2025-01-02 14:45:00+00:00"]
+    assert [str(t) for t in five["ts"]] == [
+        "2025-01-02 14:30:00+00:00",
+        "2025-01-02 14:45:00+00:00",
+    ]
 
 
 def test_hour_bars_end_at_the_close_and_never_span_sessions() -> None:
     # 15:00-15:59 ET and 15:30 ET on 2 Jan, then the 9:30 ET open on 3 Jan
-    one = bars(["2025-01-02 20:00", "2025-01-02 20:29", "2025-01-02 20:30", "2025-01-02 20:59",
-                "2025-01-03 14:30", "2025-01-03 14:31"])
+    one = bars(
+        [
+            "2025-01-02 20:00",
+            "2025-01-02 20:29",
+            "2025-01-02 20:30",
+            "2025-01-02 20:59",
+            "2025-01-03 14:30",
+            "2025-01-03 14:31",
+        ]
+    )
     hourly = resample_bars(one, "1h")
     assert ohlcv(hourly) == [
         ["2025-01-02 19:30:00+00:00", 100.0, 101.5, 99.5, 101.25, 30.0],

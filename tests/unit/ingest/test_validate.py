@@ -109,8 +109,17 @@ def test_out_of_session_intraday() -> None:
 def test_out_of_session_daily_and_calendar_per_symbol() -> None:
     days = pd.to_datetime(["2025-01-03", "2025-01-04", "2025-01-06"], utc=True)  # Fri, Sat, Mon
     frame = pd.DataFrame(
-        {"symbol": ["EQ", "EQ", "FX"], "interval": "1d", "ts": days, "open": 1.0, "high": 1.0,
-         "low": 1.0, "close": 1.0, "volume": 0.0, "source": "t"}
+        {
+            "symbol": ["EQ", "EQ", "FX"],
+            "interval": "1d",
+            "ts": days,
+            "open": 1.0,
+            "high": 1.0,
+            "low": 1.0,
+            "close": 1.0,
+            "volume": 0.0,
+            "source": "t",
+        }
     )
     result = validate_bars(frame, calendars={"FX": "24/5"})
     assert result.rejected["ts"].tolist() == [days[1]]
@@ -176,12 +185,30 @@ def test_split_is_not_a_spike() -> None:
     days = pd.bdate_range("2025-02-03", periods=40, tz="UTC")
     close = np.full(40, 100.0) * np.exp(np.random.default_rng(0).normal(0, 0.01, 40))
     close[20:] /= 2.0  # 2-for-1 split effective on day 20
-    bars = pd.DataFrame({"symbol": "S", "interval": "1d", "ts": days, "open": close,
-                         "high": close, "low": close, "close": close, "volume": 1.0,
-                         "source": "t"})
+    bars = pd.DataFrame(
+        {
+            "symbol": "S",
+            "interval": "1d",
+            "ts": days,
+            "open": close,
+            "high": close,
+            "low": close,
+            "close": close,
+            "volume": 1.0,
+            "source": "t",
+        }
+    )
     assert len(validate_bars(bars).flagged) == 1
-    actions = pd.DataFrame({"symbol": ["S"], "ex_date": [days[20].date()], "kind": ["split"],
-                            "ratio": [2.0], "amount": [0.0], "source": ["t"]})
+    actions = pd.DataFrame(
+        {
+            "symbol": ["S"],
+            "ex_date": [days[20].date()],
+            "kind": ["split"],
+            "ratio": [2.0],
+            "amount": [0.0],
+            "source": ["t"],
+        }
+    )
     assert validate_bars(bars, actions=actions).flagged.empty
 
 

@@ -90,9 +90,11 @@ def test_pandas_export_with_unnamed_index_column(tmp_path: Path) -> None:
     )
     f = tmp_path / "goog.csv"
     frame.to_csv(f)  # header ",Open,High,Low,Close", as in backtesting's GOOG.csv
-    (batch,) = _fetch(tmp_path, f)
+    source = _source(tmp_path, f)
+    (batch,) = list(source.fetch())
     assert batch.bars["ts"].dt.strftime("%Y-%m-%d").tolist() == ["2013-02-28", "2013-03-01"]
-    assert batch.bars["volume"].isna().all()  # no volume column: unknown, not zero
+    assert batch.bars["volume"].tolist() == [0.0, 0.0]  # no volume column
+    assert "no volume column" in " ".join(source.describe()["notes"])
 
 
 def test_nasdaq_export_with_dollar_signs_and_close_last(tmp_path: Path) -> None:
@@ -110,6 +112,22 @@ def test_nasdaq_export_with_dollar_signs_and_close_last(tmp_path: Path) -> None:
     notes = " ".join(source.describe()["notes"])
     assert "Adj Close" in notes
     assert "adjusted" in notes
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["02/01/2024", "13/01/2024"], ["2024-01-02", "2024-01-13"]),  # a day over 12: DD/MM
+        (["01/02/2024", "01/13/2024"], ["2024-01-02", "2024-01-13"]),  # MM/DD, as in the US
+        (["2024-01-02", "2024-01-13 00:00"], ["2024-01-02", "2024-01-13"]),  # mixed ISO
+    ],
+)
+def test_date_formats_are_read_consistently(
+    tmp_path: Path, dates: list[str], expected: list[str]
+) -> None:
+    rows = "".join(f"{d},1,1,1,1\n" for d in dates)
+    (batch,) = _fetch(tmp_path, _write(tmp_path / "x.csv", "date,open,high,low,close\n" + rows))
+    assert batch.bars["ts"].dt.strftime("%Y-%m-%d").tolist() == expected
 
 
 def test_columns_are_matched_case_insensitively_with_aliases(tmp_path: Path) -> None:
@@ -211,8 +229,7 @@ def test_every_unparseable_row_is_a_reject_with_reason_and_payload(tmp_path: Pat
     )
     (batch,) = _fetch(tmp_path, _write(tmp_path / "acme.csv", text))
     assert len(batch.bars) + len(batch.rejects) == 8
-    assert batch.bars["ts"].dt.day.tolist() == [2, 10]
-    assert batch.bars["volume"].isna().tolist() == [False, True]  # empty volume = unknown
+    assert batch.bars["ts"].dt.day.tolist() == [2]
     rejects = batch.rejects.set_index(batch.rejects["payload"].map(lambda p: json.loads(p)["Date"]))
     assert rejects["reason"].to_dict() == {
         "not a date": "bad_timestamp",
@@ -221,7 +238,9 @@ def test_every_unparseable_row_is_a_reject_with_reason_and_payload(tmp_path: Pat
         "2024-01-08": "bad_number",
         "2024-01-09": "bad_number",
         "": "missing_column_value",
+        "2024-01-10": "missing_column_value",
     }
+    assert rejects.loc["2024-01-10", "detail"] == "column 'Volume' is empty"
     assert "'High' value 'abc'" in rejects.loc["2024-01-05", "detail"]
     assert rejects.loc["2024-01-05", "ts"] == pd.Timestamp("2024-01-05", tz="UTC")
     assert set(rejects["symbol"]) == {"ACME"}
@@ -383,6 +402,7 @@ def test_zip_is_staged_by_checksum_and_reused(tmp_path: Path) -> None:
     assert (entry["interval"], entry["rows"], entry["bars"]) == ("1d", 2, 2)
     assert entry["first_ts"] == "2024-01-02T00:00:00+00:00"
     assert entry["last_ts"] == "2024-01-03T00:00:00+00:00"
+    assert source.describe()["sha256"] == _sha(archive)  # the ingest log's checksum
     stamp = member.stat().st_mtime_ns
     list(source.fetch())
     assert member.stat().st_mtime_ns == stamp  # reused, not extracted again
@@ -451,13 +471,30 @@ def test_sha256_with_several_archives_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_describe_lists_params_and_files(tmp_path: Path) -> None:
-    source = _source(tmp_path, _write(tmp_path / "acme.csv", DAILY))
+    f = _write(tmp_path / "acme.csv", DAILY)
+    source = _source(tmp_path, f)
     assert source.describe()["files"] == []
+    assert source.describe()["sha256"] is None
     list(source.fetch())
     described = source.describe()
     assert described["tz"] == "America/New_York"
     assert described["label"] == "open"
+    assert described["sha256"] == _sha(f)  # the one input read
     assert [f["symbols"] for f in described["files"]] == [["ACME"]]
     json.dumps(described)  # recorded in the ingest log as JSON
     assert source.total() is None
     assert isinstance(source, _base.Source)
+
+
+def test_describe_has_no_single_checksum_for_several_inputs(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "bundle.zip", {"aaa.csv": DAILY, "bbb.csv": DAILY})
+    source = _source(tmp_path, archive)
+    list(source.fetch())
+    assert source.describe()["sha256"] == _sha(archive)  # both files came from one archive
+    other = _source(tmp_path, _write(tmp_path / "a.csv", DAILY), _write(tmp_path / "b.csv", "x"))
+    with pytest.raises(DataError):
+        list(other.fetch())
+    assert other.describe()["sha256"] == _sha(tmp_path / "a.csv")  # only a.csv was read
+    two = _source(tmp_path, tmp_path / "a.csv", _write(tmp_path / "c.csv", DAILY + "\n"))
+    list(two.fetch())
+    assert two.describe()["sha256"] is None

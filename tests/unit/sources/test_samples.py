@@ -88,7 +88,7 @@ def test_first_batch_carries_all_symbols(batches: dict[str, _base.SourceBatch]) 
     symbols = next(iter(batches.values())).symbols
     assert symbols.set_index("symbol")[["calendar", "kind"]].to_dict("index") == {
         "GOOG": {"calendar": "XNYS", "kind": "equity"},
-        "EURUSD": {"calendar": "24/5", "kind": "fx"},
+        "EURUSD": {"calendar": "FX", "kind": "fx"},
         "SPX": {"calendar": "XNYS", "kind": "index"},
         "NASDAQ": {"calendar": "XNYS", "kind": "index"},
     }

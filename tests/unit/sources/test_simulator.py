@@ -137,6 +137,15 @@ def test_market_params_reject_bad_values(fields: dict, message: str) -> None:
         MarketParams(**fields)
 
 
+def test_symbol_names_sort_and_widen_past_100() -> None:
+    market = simulate(SimulatorConfig(symbols=101, sessions=1, interval="1d"))
+    names = market.symbols["symbol"].tolist()
+    assert names[:2] == ["SIM000", "SIM001"]
+    assert names[-1] == "SIM100"
+    assert names == sorted(names) == market.bars["symbol"].tolist()
+    assert market.symbols["description"][5] == "Simulated equity, sector 1"
+
+
 def test_config_is_frozen_and_hashable_by_id() -> None:
     with pytest.raises(ValidationError):
         SMALL.seed = 3  # type: ignore[misc]
@@ -227,8 +236,9 @@ def test_hourly_bars_end_with_a_short_bar_and_daily_bars_are_sessions() -> None:
 def test_bar_volatility_scales_with_bar_length() -> None:
     """A 30-minute closing bar has less base variance than the hour bars before it."""
     params = MarketParams(garch_a=0.0, garch_b=0.0, regime_enter=0.0, vol_u_amplitude=0.0)
-    config = SimulatorConfig(symbols=1, sessions=2, interval="1h", start=date(2025, 7, 2))
-    truth = simulate(config.model_copy(update={"params": params})).truth
+    start = date(2025, 7, 2)
+    config = SimulatorConfig(symbols=1, sessions=2, interval="1h", start=start, params=params)
+    truth = simulate(config).truth
     vol = truth["vol"].to_numpy()
     np.testing.assert_allclose(vol[:6], vol[0])
     np.testing.assert_allclose(vol[6], vol[0] * np.sqrt(0.5))

@@ -428,7 +428,7 @@ def test_first_batch_carries_symbols_with_guessed_calendars() -> None:
     symbols = batches[0].symbols
     assert symbols[["symbol", "calendar", "kind"]].values.tolist() == [
         ["ACME", "XNYS", "equity"],
-        ["EURUSD=X", "24/5", "fx"],
+        ["EURUSD=X", "FX", "fx"],
         ["^GSPC", "XNYS", "index"],
     ]
     assert set(symbols["source"]) == {"yahoo"}

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from nexus.config import FrozenConfig
-from nexus.domain import Interval
+from nexus.domain import FOREX_CALENDAR, Interval
 from nexus.errors import ConfigError
 
 __all__ = ["FilesConfig"]
@@ -44,10 +44,10 @@ class FilesConfig(FrozenConfig):
         The expected SHA-256 of the (single) zip archive among ``paths``. A
         sidecar ``<archive>.sha256`` file next to an archive is checked as well.
     calendar : str
-        The exchange calendar of the symbols (``XNYS``, ``24/5``, ...).
+        The exchange calendar of the symbols (``XNYS``, ``FX``, ``24/7``, ...).
     kind : str, optional
         What the symbols are (``equity``, ``index``, ``fx``, ``crypto``).
-        Default: ``fx`` for a ``24/5`` calendar, ``crypto`` for ``24/7``,
+        Default: ``fx`` for an ``FX`` or ``24/5`` calendar, ``crypto`` for ``24/7``,
         otherwise ``equity``.
 
     Examples
@@ -116,4 +116,4 @@ class FilesConfig(FrozenConfig):
         """The ``kind`` recorded for the symbols read."""
         if self.kind:
             return self.kind
-        return {"24/5": "fx", "24/7": "crypto"}.get(self.calendar, "equity")
+        return {FOREX_CALENDAR: "fx", "24/5": "fx", "24/7": "crypto"}.get(self.calendar, "equity")

@@ -71,29 +71,34 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         num = values.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
         return num, missing, ~missing & ~np.isfinite(num)
-    text = as_text(values).str.strip()
-    missing = text.str.lower().isin(_NA).to_numpy(dtype=bool)
-    clean = text.str.replace(r"^\$\s*", "", regex=True)
-    clean = clean.where(~clean.str.fullmatch(_THOUSANDS), clean.str.replace(",", "", regex=False))
-    num = pd.to_numeric(clean.where(~missing, None), errors="coerce").to_numpy(dtype="float64")
+    text = as_text(values)
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    missing = np.zeros(len(num), dtype=bool)
+    rows = np.flatnonzero(np.isnan(num))
+    if rows.size:  # the slow path only for what plain parsing missed
+        sub = text.iloc[rows].str.strip()
+        missing[rows] = sub.str.lower().isin(_NA).to_numpy(dtype=bool)
+        clean = sub.str.replace(r"^\$\s*", "", regex=True)
+        clean = clean.where(
+            ~clean.str.fullmatch(_THOUSANDS), clean.str.replace(",", "", regex=False)
+        )
+        num[rows] = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     return num, missing, ~missing & ~np.isfinite(num)
 
 
 def _number_checks(
     raw: pd.DataFrame, cols: ColumnMap
 ) -> tuple[dict[str, np.ndarray], list[_Check]]:
-    values: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {"volume": np.zeros(len(raw))}  # no volume column: 0
     checks: list[_Check] = []
     for name in (*_PRICES, "volume"):
         col = cols.columns.get(name)
         if col is None:
-            values[name] = np.full(len(raw), np.nan)
             continue
         num, missing, bad = _numbers(raw[col])
         values[name] = num
         text = as_text(raw[col])
-        if name != "volume":  # an empty volume is unknown, not an error
-            checks.append(_Check(missing, "missing_column_value", _empty(col)))
+        checks.append(_Check(missing, "missing_column_value", _empty(col)))
         checks.append(_Check(bad, "bad_number", _not(col, text, "is not a finite number")))
     return values, checks
 

@@ -88,8 +88,8 @@ def _pick(keys: dict[str, str], canonical: str) -> str | None:
     return None
 
 
-def _notes(raw: pd.DataFrame, used: set[str], display: str) -> list[str]:
-    notes = []
+def _notes(raw: pd.DataFrame, used: set[str], display: str, has_volume: bool) -> list[str]:
+    notes = [] if has_volume else [f"{display}: no volume column; volume is stored as 0"]
     unused = [c for c in raw.columns if c not in used]
     adjusted = [c for c in unused if _norm(c) in _ADJUSTED]
     if adjusted:
@@ -126,7 +126,8 @@ def map_columns(raw: pd.DataFrame, display: str) -> ColumnMap:
             "optional; case and common aliases such as o/h/l/c or Close/Last are accepted)",
         )
     used = set(columns.values()) | ({time} if time else set())
-    return ColumnMap(columns=columns, time=time, notes=_notes(raw, used, display))
+    notes = _notes(raw, used, display, "volume" in columns)
+    return ColumnMap(columns=columns, time=time, notes=notes)
 
 
 def _csv(path: Path, bad: list[list[str]]) -> pd.DataFrame:

@@ -98,8 +98,10 @@ class FilesSource:
     One :class:`~nexus.sources.SourceBatch` is yielded per (file, symbol). A
     symbol's ``symbols`` row travels in the first batch that holds it. A file
     whose rows are all rejected, or that has no rows, still yields a batch (with
-    the rejects); the ingest stage decides what that means. ``since`` is not
-    used: files are read whole and the ingest stage skips stored bars.
+    the rejects); the ingest stage decides what that means. A file without a
+    volume column gets volume 0 (said in ``describe()["notes"]``); an empty
+    volume cell in a volume column is rejected like an empty price. ``since`` is
+    not used: files are read whole and the ingest stage skips stored bars.
 
     Examples
     --------
@@ -123,9 +125,16 @@ class FilesSource:
         self._notes: list[str] = []
 
     def describe(self) -> dict:
-        """The configuration, plus the catalog and notes of the files read so far."""
+        """The configuration, plus the catalog and notes of the files read so far.
+
+        ``sha256`` is the configured checksum or, once fetched, the checksum of
+        the one archive (or the one file) read, so the ingest log records it.
+        """
+        inputs = {e["archive_sha256"] or e["sha256"] for e in self._catalog}
+        found = inputs.pop() if len(inputs) == 1 else None
         return {
             **self.config.model_dump(mode="json"),
+            "sha256": self.config.sha256 or found,
             "files": self.catalog_entries(),
             "notes": list(self._notes),
         }
@@ -230,7 +239,8 @@ class FilesSource:
         if bad_lines:
             symbol = None if "symbol" in cols.columns else default_symbol
             extra = bad_line_rejects(bad_lines, [str(c) for c in raw.columns], symbol)
-            parsed = ParsedFile(parsed.bars, pd.concat([parsed.rejects, extra]), parsed.interval)
+            both = [f for f in (parsed.rejects, extra) if len(f)]
+            parsed = ParsedFile(parsed.bars, pd.concat(both, ignore_index=True), parsed.interval)
         return parsed, len(raw) + len(bad_lines)
 
     def _read(self, data_file: _DataFile, seen: set[str]) -> Iterator[SourceBatch]:
@@ -273,19 +283,22 @@ class FilesSource:
         self, data_file: _DataFile, parsed: ParsedFile, seen: set[str]
     ) -> Iterator[SourceBatch]:
         bars, rejects = parsed.bars, parsed.rejects
-        order = list(dict.fromkeys([*bars["symbol"], *rejects["symbol"].dropna()]))
+        by_symbol = dict(tuple(bars.groupby("symbol", sort=False)))
+        rejected = dict(tuple(rejects.groupby("symbol", sort=False, dropna=True)))
+        orphans = rejects.loc[rejects["symbol"].isna()]
+        order = list(dict.fromkeys([*by_symbol, *rejected]))
         name = data_file.path.name
         if not order:
             yield SourceBatch(label=name, bars=bars, rejects=rejects)
             return
-        orphans = rejects["symbol"].isna()
         for i, symbol in enumerate(order):
             new = [] if symbol in seen else [symbol]
             seen.add(symbol)
-            mine = rejects["symbol"].eq(symbol) | (orphans if i == 0 else False)
+            parts = [rejected.get(symbol), orphans if i == 0 else None]
+            mine = [p for p in parts if p is not None and len(p)] or [rejects.iloc[:0]]
             yield SourceBatch(
                 label=f"{symbol} <- {name}",
-                bars=bars.loc[bars["symbol"].eq(symbol)].reset_index(drop=True),
+                bars=by_symbol.get(symbol, bars.iloc[:0]).reset_index(drop=True),
                 symbols=self._symbols_frame(new, data_file) if new else None,
-                rejects=rejects.loc[mine].reset_index(drop=True),
+                rejects=pd.concat(mine, ignore_index=True),
             )

@@ -22,8 +22,9 @@ from nexus.errors import ConfigError
 
 __all__ = ["Stamps", "as_text", "infer_interval", "parse_stamps"]
 
-_TZ_SUFFIX = re.compile(r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-_EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
+_TZ_SUFFIX = r"\s*(?:[Zz]|UTC|GMT|[+-]\d{2}:?\d{2})$"  # a plain pattern: pyarrow runs it
+_EPOCH = r"^\d{9,19}(?:\.\d+)?$"
+_SLASHED = r"^(\d{1,2})/\d{1,2}/\d{2,4}"
 _EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
@@ -50,17 +51,28 @@ class Stamps:
         return bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
 
 
-def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+def _to_datetime(text: pd.Series, *, utc: bool, dayfirst: bool = False) -> pd.Series:
     """``pd.to_datetime`` with one inferred format, then value by value for the rest."""
     target = "datetime64[us, UTC]" if utc else "datetime64[us]"
     with warnings.catch_warnings():  # format-inference notes; failures become NaT
         warnings.simplefilter("ignore", UserWarning)
-        out = pd.to_datetime(text, errors="coerce", utc=utc).astype(target)
+        out = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=dayfirst).astype(target)
         retry = out.isna() & text.ne("")
         if retry.any():
-            again = pd.to_datetime(text[retry], errors="coerce", utc=utc, format="mixed")
+            again = pd.to_datetime(
+                text[retry], errors="coerce", utc=utc, dayfirst=dayfirst, format="mixed"
+            )
             out = out.where(~retry, again.astype(target))
     return out
+
+
+def _dayfirst(text: pd.Series) -> bool:
+    """True for ``DD/MM/YYYY`` dates: some first number is over 12 (else ``MM/DD``)."""
+    filled = text[text.ne("")]
+    if filled.empty or not re.match(_SLASHED, filled.iloc[0]):
+        return False
+    lead = pd.to_numeric(filled.str.extract(_SLASHED, expand=False), errors="coerce")
+    return bool((lead > 12).any())
 
 
 def _localize(wall: pd.Series, tz: str) -> pd.Series:
@@ -86,16 +98,21 @@ def _from_text(text: pd.Series, tz: str) -> Stamps:
     filled = text[text.ne("")]
     if len(filled) and filled.str.fullmatch(_EPOCH).all():
         return _epoch(pd.to_numeric(text.where(text.ne(""), None), errors="coerce"))
-    aware = text.str.contains(_TZ_SUFFIX)
-    wall = _to_datetime(text.str.replace(_TZ_SUFFIX, "", regex=True), utc=False)
-    instant = _localize(wall, tz)
-    if aware.any():
-        instant = instant.where(~aware, _to_datetime(text.where(aware, ""), utc=True))
+    dayfirst = _dayfirst(text)
+    aware = text.str.contains(_TZ_SUFFIX).to_numpy(dtype=bool)
+    if not aware.any():
+        wall = _to_datetime(text, utc=False, dayfirst=dayfirst)
+        return Stamps(wall=wall, instant=_localize(wall, tz))
+    wall = _to_datetime(text.str.replace(_TZ_SUFFIX, "", regex=True), utc=False, dayfirst=dayfirst)
+    utc = _to_datetime(text.where(aware, ""), utc=True, dayfirst=dayfirst)
+    instant = _localize(wall, tz).where(~aware, utc)
     return Stamps(wall=wall, instant=instant)
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Cells as stripped-later text: missing values become the empty string."""
+    """Cells as text; missing values become the empty string."""
+    if isinstance(values.dtype, pd.StringDtype) and not values.hasnans:
+        return values
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
@@ -148,14 +165,15 @@ def infer_interval(instants: pd.Series, groups: pd.Series, what: str) -> Interva
     ConfigError
         If the spacing cannot be measured (one timestamp) or matches no interval.
     """
-    frame = pd.DataFrame({"t": instants, "g": groups}).dropna(subset=["t"])
-    if frame.empty:
+    valid = instants.notna().to_numpy(dtype=bool)
+    if not valid.any():
         return None
-    steps = []
-    for _, group in frame.groupby("g", sort=False):
-        t = np.unique(group["t"].to_numpy())
-        steps.append(np.diff(t) / np.timedelta64(1, "s"))
-    diffs = np.concatenate(steps)
+    t = instants.to_numpy(dtype="datetime64[us]")[valid].astype(np.int64)
+    g = pd.factorize(groups)[0][valid]
+    order = np.lexsort((t, g))
+    t, g = t[order], g[order]
+    step = np.diff(t)
+    diffs = step[(g[1:] == g[:-1]) & (step > 0)] / 1e6  # seconds within a symbol
     fix = "set interval (1m, 5m, 15m, 30m, 1h or 1d) in the files source configuration"
     if diffs.size == 0:
         raise ConfigError(f"the interval of {what} cannot be inferred from one timestamp", fix=fix)

@@ -18,9 +18,10 @@ inspecting the data (backtesting 0.6.6, arch 8.0):
     daylight time and 22:00 after 2017-11-05 (the US, not the EU, change
     date), that is 17:00 New York, the FX week's open; the last bar is
     Friday 20:00 / 21:00, the hour ending at the 17:00 New York close.
-    ``Volume`` is the vendor's (tick) volume. Note: the ``24/5`` calendar of
-    exchange-calendars has Monday-Friday UTC-day sessions, so the 108 Sunday
-    evening bars lie outside its sessions.
+    ``Volume`` is the vendor's (tick) volume. The calendar is Nexus's ``FX``
+    (17:00 to 17:00 New York, Sunday to Friday), so the Sunday-evening bars
+    fall inside a session; two Friday 17:00 New York bars (2017-10-06 and
+    2017-10-20) lie after the FX close and are quarantined.
 ``SPX``
     ``arch.data.sp500.load()``: the S&P 500 index (Yahoo ``^GSPC``) daily,
     1999-01-04 to 2018-12-31, 5,031 rows, exactly the XNYS sessions of the
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from nexus.domain import Interval
+from nexus.domain import FOREX_CALENDAR, Interval
 
 __all__ = ["SAMPLES", "Sample"]
 
@@ -114,7 +115,7 @@ SAMPLES: dict[str, Sample] = {
             "EURUSD",
             "EUR/USD spot, hourly, 2017-04-19 to 2018-02-07, UTC bar-open times",
             Interval.H1,
-            "24/5",
+            FOREX_CALENDAR,
             "fx",
             "backtesting.test.EURUSD",
             _eurusd,

@@ -391,7 +391,9 @@ def symbols_frame(config: SimulatorConfig, universe: Universe) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sessions
 
 
-def _session_info(index: int, sessions: Sessions, s: int, ts: np.ndarray, interval: Interval):
+def _session_info(
+    index: int, sessions: Sessions, s: int, ts: np.ndarray, interval: Interval
+) -> SessionInfo:
     open_, close = sessions.opens[s], sessions.closes[s]
     day = sessions.labels[s].date()
     length = (close - open_) / _MINUTE
@@ -457,7 +459,9 @@ def iter_sessions(config: SimulatorConfig, universe: Universe) -> Iterator[Sessi
 # --------------------------------------------------------------------------- one session
 
 
-def _draw(rng: np.random.Generator, universe: Universe, p: MarketParams, bars: int, sectors: int):
+def _draw(
+    rng: np.random.Generator, universe: Universe, p: MarketParams, bars: int, sectors: int
+) -> _Draws:
     n = len(universe.names)
     regime_u = float(rng.random())
     z = rng.standard_t(p.dof, size=(bars + 1, 1 + sectors + n)) * math.sqrt((p.dof - 2) / p.dof)
@@ -489,7 +493,7 @@ def _next_regime(regime: int, u: float, p: MarketParams) -> int:
     return int(u >= p.regime_exit)
 
 
-def _garch(shock: np.ndarray, h0: np.ndarray, a: float, b: float):
+def _garch(shock: np.ndarray, h0: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     """GARCH(1,1) variances for each bar (B, n) and the next session's first h (n,)."""
     omega = 1.0 - a - b
     coef = a * shock * shock + b
@@ -501,7 +505,7 @@ def _garch(shock: np.ndarray, h0: np.ndarray, a: float, b: float):
     return h, prev
 
 
-def _signal(shock: np.ndarray, ema0: np.ndarray, p: MarketParams):
+def _signal(shock: np.ndarray, ema0: np.ndarray, p: MarketParams) -> tuple[np.ndarray, np.ndarray]:
     """The signal s_t = tanh(k EMA_{t-1}) (B, n) and the EMA after the last bar (n,)."""
     lam = p.ema_lambda
     ema, _ = lfilter([1.0 - lam], [1.0, -lam], shock, axis=0, zi=(lam * ema0)[None, :])
@@ -515,12 +519,17 @@ def _u_shape(position: np.ndarray | None, amplitude: float) -> np.ndarray:
     return (1.0 + amplitude * ((2.0 * position - 1.0) ** 2 - 1.0 / 3.0))[:, None]
 
 
-def _sigma(universe: Universe, info: SessionInfo, h: np.ndarray, rho: float, p: MarketParams):
+def _sigma(
+    universe: Universe, info: SessionInfo, h: np.ndarray, rho: float, p: MarketParams
+) -> np.ndarray:
+    """Per-bar volatility sigma_t, shape (B, n)."""
     base = universe.vol_ann * np.sqrt(info.minutes[:, None] / (_DAY_MINUTES * _YEAR_SESSIONS))
     return base * np.sqrt(h) * _u_shape(info.position, p.vol_u_amplitude) * rho
 
 
-def _jumps(universe: Universe, d: _Draws, rho: float, p: MarketParams):
+def _jumps(
+    universe: Universe, d: _Draws, rho: float, p: MarketParams
+) -> tuple[np.ndarray, np.ndarray]:
     """News jumps J (B, n) and the summed |sentiment| of each bar's news (B, n)."""
     jump = np.zeros_like(d.shock)
     heat = np.zeros_like(d.shock)
@@ -530,7 +539,9 @@ def _jumps(universe: Universe, d: _Draws, rho: float, p: MarketParams):
     return jump, heat
 
 
-def _corporate_actions(universe: Universe, p: MarketParams, state: _State, day: date):
+def _corporate_actions(
+    universe: Universe, p: MarketParams, state: _State, day: date
+) -> tuple[np.ndarray, np.ndarray]:
     """Split ratios (n,) and dividend amounts (n,) taking effect at this session's open."""
     prev = state.prev_day or day - timedelta(days=1)
     first_on_or_after = (day.day >= universe.div_day) & (
@@ -544,14 +555,25 @@ def _corporate_actions(universe: Universe, p: MarketParams, state: _State, day: 
     return np.where(over, np.where(far, 3.0, 2.0), 1.0), amount
 
 
-def _path(prev_close: np.ndarray, split: np.ndarray, dividend: np.ndarray, gap, r):
+def _path(
+    prev_close: np.ndarray, split: np.ndarray, dividend: np.ndarray, gap: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw opens and closes (B, n) of a session from its intrabar log returns."""
     open0 = (prev_close / split - dividend) * np.exp(gap)
     close = open0 * np.exp(np.cumsum(r, axis=0))
     return np.vstack([open0[None, :], close[:-1]]), close
 
 
-def _volume(universe, info, d: _Draws, heat, shares, rho: float, p: MarketParams):
+def _volume(
+    universe: Universe,
+    info: SessionInfo,
+    d: _Draws,
+    heat: np.ndarray,
+    shares: np.ndarray,
+    rho: float,
+    p: MarketParams,
+) -> np.ndarray:
+    """Volume in whole shares, shape (B, n)."""
     mean = universe.volume0 * shares * info.minutes[:, None] * rho
     mean = mean * _u_shape(info.position, p.volume_u_amplitude)
     boost = (1.0 + p.volume_shock_beta * np.abs(d.shock)) * (1.0 + p.news_volume_boost * heat)
@@ -559,7 +581,10 @@ def _volume(universe, info, d: _Draws, heat, shares, rho: float, p: MarketParams
     return np.rint(mean * boost * noise)
 
 
-def _simulate_session(config: SimulatorConfig, universe: Universe, info: SessionInfo, state):
+def _simulate_session(
+    config: SimulatorConfig, universe: Universe, info: SessionInfo, state: _State
+) -> tuple[SessionResult, _State]:
+    """Simulate one session from the state the previous one left."""
     p = config.params
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1, info.index)))
     d = _draw(rng, universe, p, len(info.ts), config.sectors)

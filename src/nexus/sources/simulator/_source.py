@@ -17,6 +17,7 @@ from nexus.sources.simulator._market import (
     SOURCE,
     SessionResult,
     SimulatedMarket,
+    Universe,
     actions_of,
     bars_and_truth,
     iter_sessions,
@@ -41,22 +42,20 @@ def _check_speed(speed: float) -> float:
     return float(speed)
 
 
-def _newest(since: Since) -> np.datetime64 | None:
-    """The newest time in ``since`` as naive-UTC ``datetime64[us]``, or None."""
-    if not since:
-        return None
-    stamps = [pd.Timestamp(v) for v in since.values() if v is not None and not pd.isna(v)]
-    if not stamps:
-        return None
-    utc = [s.tz_localize("UTC") if s.tz is None else s.tz_convert("UTC") for s in stamps]
-    return np.datetime64(max(utc).tz_localize(None).to_datetime64(), "us")
-
-
 def _cutoff(since: Since, symbol: str) -> pd.Timestamp | None:
+    """``since[symbol]`` as a UTC timestamp (naive times are UTC), or None."""
     if not since or symbol not in since or since[symbol] is None or pd.isna(since[symbol]):
         return None
     stamp = pd.Timestamp(since[symbol])
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
+def _newest(since: Since) -> np.datetime64 | None:
+    """The newest time in ``since`` as naive-UTC ``datetime64[us]``, or None."""
+    stamps = [c for symbol in since or {} if (c := _cutoff(since, symbol)) is not None]
+    if not stamps:
+        return None
+    return np.datetime64(max(stamps).tz_localize(None).to_datetime64(), "us")
 
 
 class SimulatorSource:
@@ -187,14 +186,19 @@ class SimulatorSource:
         for result in iter_sessions(self.config, universe):
             if result.info.index < first or (after is not None and result.info.ts[-1] <= after):
                 continue
-            for batch in self._session_batches(universe, result, after, symbols):
-                await nap(batch[0] * 60.0 / pace)
-                yield batch[1]
+            for minutes, batch in self._session_batches(universe, result, after, symbols):
+                await nap(minutes * 60.0 / pace)
+                yield batch
                 symbols = None
 
     def _session_batches(
-        self, universe, result: SessionResult, after, symbols: pd.DataFrame | None
+        self,
+        universe: Universe,
+        result: SessionResult,
+        after: np.datetime64 | None,
+        symbols: pd.DataFrame | None,
     ) -> Iterator[tuple[float, SourceBatch]]:
+        """(bar length in minutes, batch) for each bar of ``result`` after ``after``."""
         bars, _ = bars_and_truth(self.config, universe, [result], order="ts")
         news = news_of(self.config, universe, [result])
         actions = actions_of(universe, [result])

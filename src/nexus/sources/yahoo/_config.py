@@ -38,7 +38,7 @@ class YahooConfig(FrozenConfig):
         The first retry's delay; each later one doubles, plus up to 50 % jitter.
     calendar : str, optional
         The exchange calendar recorded for every symbol. Default: guessed from
-        the ticker (``=X`` -> ``24/5``, ``-USD`` -> ``24/7``, ``.L`` -> ``XLON``,
+        the ticker (``=X`` -> ``FX``, ``-USD`` -> ``24/7``, ``.L`` -> ``XLON``,
         ..., otherwise ``XNYS``).
 
     Examples

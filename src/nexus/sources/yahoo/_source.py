@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import pandas as pd
 
-from nexus.domain import ACTION_COLUMNS, Interval, actions_frame, empty_bars
+from nexus.domain import ACTION_COLUMNS, FOREX_CALENDAR, Interval, actions_frame, empty_bars
 from nexus.errors import ConfigError, SourceError, UnknownSymbolError
 from nexus.sources._base import SourceBatch, rejects_frame
 from nexus.sources.yahoo._config import YahooConfig
@@ -46,10 +46,10 @@ def guess_market(symbol: str) -> tuple[str, str]:
     Examples
     --------
     >>> [guess_market(s) for s in ["AAPL", "^GSPC", "EURUSD=X", "BTC-USD", "VOD.L"]]
-    [('XNYS', 'equity'), ('XNYS', 'index'), ('24/5', 'fx'), ('24/7', 'crypto'), ('XLON', 'equity')]
+    [('XNYS', 'equity'), ('XNYS', 'index'), ('FX', 'fx'), ('24/7', 'crypto'), ('XLON', 'equity')]
     """
     if symbol.endswith("=X"):
-        return "24/5", "fx"
+        return FOREX_CALENDAR, "fx"
     if symbol.endswith("=F"):
         return "CMES", "future"
     if _CRYPTO.search(symbol):

@@ -9,12 +9,14 @@ True
 from nexus.store._adjust import adjust_bars
 from nexus.store._duckdb import DuckDBStore
 from nexus.store._open import open_store
+from nexus.store._postgres import PostgresStore
 from nexus.store._protocol import Adjust, IngestRecord, Store, WriteBatch, WriteResult
 
 __all__ = [
     "Adjust",
     "DuckDBStore",
     "IngestRecord",
+    "PostgresStore",
     "Store",
     "WriteBatch",
     "WriteResult",

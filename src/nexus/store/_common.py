@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 from nexus.domain import (
     BAR_COLUMNS,
     Interval,
+    Sessions,
     actions_frame,
     bars_frame,
     macro_frame,
@@ -24,12 +25,11 @@ __all__ = [
     "BAR_KEY",
     "SYMBOL_COLUMNS",
     "as_utc_timestamp",
+    "calendar_start",
     "error_line",
     "ingest_record_row",
-    "initial_lookback",
     "normalise_batch_frames",
     "now_utc",
-    "short_symbols",
     "sort_bars",
     "symbol_list",
     "times_array",
@@ -59,13 +59,26 @@ def symbol_list(symbols: Sequence[str] | str | None) -> list[str] | None:
     return list(dict.fromkeys(str(s) for s in symbols))
 
 
-def initial_lookback(n: int, interval: Interval) -> timedelta:
-    """A first guess of how far back the last ``n`` bars reach, allowing for nights and holidays."""
-    if interval is Interval.D1:
-        return timedelta(days=int(n * 1.6) + 10)
-    session_bars = max(1, int(390 * 60 // interval.seconds))
-    sessions = -(-n // session_bars) + 1
-    return timedelta(days=int(sessions * 1.6) + 5)
+def calendar_start(calendar: str, interval: Interval, last: pd.Timestamp, n: int) -> pd.Timestamp:
+    """Open time of the ``n``-th bar before (and including) ``last`` by the exchange calendar.
+
+    Assumes no gaps; a reader that finds fewer bars moves further back.
+
+    Examples
+    --------
+    >>> last = pd.Timestamp("2025-01-06 14:31", tz="UTC")   # Monday, second bar
+    >>> str(calendar_start("XNYS", Interval.M1, last, 3))    # Friday's last bar
+    '2025-01-03 20:59:00+00:00'
+    """
+    per_session = max(1, 86_400 // interval.seconds) if interval.is_intraday else 1
+    days = int(-(-n // per_session) * 1.5) + 10
+    first_day = (last - timedelta(days=days)).date()
+    sessions = Sessions(calendar, first_day, last.date())
+    starts, _ = sessions.bar_starts(interval)
+    starts = starts[starts <= np.datetime64(last.tz_convert("UTC").tz_localize(None), "us")]
+    if len(starts) == 0:
+        return last
+    return pd.Timestamp(starts[max(0, len(starts) - n)]).tz_localize("UTC")
 
 
 def sort_bars(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,14 +126,6 @@ def ingest_record_row(record: IngestRecord) -> tuple:
         int(record.n_flagged),
         record.message,
     )
-
-
-def short_symbols(
-    counts: pd.Series, wanted: Iterable[str], n: int, totals: dict[str, int]
-) -> list[str]:
-    """Symbols for which fewer than ``min(n, stored)`` bars were returned."""
-    got = counts.to_dict()
-    return [s for s in wanted if got.get(s, 0) < min(n, totals.get(s, 0))]
 
 
 def as_utc_timestamp(value: datetime | str | pd.Timestamp | None) -> pd.Timestamp | None:

@@ -6,21 +6,30 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from nexus.domain import ACTION_COLUMNS, MACRO_COLUMNS, NEWS_COLUMNS, QUARANTINE_COLUMNS, Interval
+from nexus.domain import (
+    ACTION_COLUMNS,
+    DEFAULT_CALENDAR,
+    MACRO_COLUMNS,
+    NEWS_COLUMNS,
+    QUARANTINE_COLUMNS,
+    Interval,
+)
 from nexus.errors import StoreError, StoreUnavailableError
 from nexus.store._adjust import action_cutoffs, adjust_bars
 from nexus.store._common import (
     SYMBOL_COLUMNS,
     as_utc_timestamp,
+    calendar_start,
     ingest_record_row,
-    initial_lookback,
     normalise_batch_frames,
     now_utc,
-    short_symbols,
     sort_bars,
     symbol_list,
     times_array,
@@ -65,6 +74,8 @@ class DuckDBStore:
                 "NEXUS_STORE_URL=postgresql://... to share one store between processes",
             ) from exc
         self._con.execute("SET TimeZone = 'UTC'")
+        # checkpoint in large steps: small commits only append to the write-ahead log
+        self._con.execute("SET checkpoint_threshold = '256MB'")
         for ddl in DDL:
             self._con.execute(ddl)
         self._con.execute(
@@ -188,45 +199,53 @@ class DuckDBStore:
         return acts.drop(columns="cutoff").merge(prev, on=["symbol", "ex_date", "kind"], how="left")
 
     def last_bars(self, symbols: Sequence[str], interval: Interval | str, n: int) -> pd.DataFrame:
-        """The last ``n`` raw bars of each symbol, sorted by symbol then ts."""
+        """The last ``n`` raw bars of each symbol, sorted by symbol then ts.
+
+        The scan starts where each symbol's exchange calendar says its ``n``-th
+        bar before the newest one opened, so only about ``n`` rows per symbol
+        are read; where the data has gaps the start moves back until ``n`` bars
+        (or all stored bars) are found.
+        """
         interval = Interval.parse(interval)
-        syms = symbol_list(symbols) or []
-        stats = self._series_stats(syms, interval)
+        stats = self._series_stats(symbol_list(symbols) or [], interval)
         if not stats or n <= 0:
             return sort_bars(pd.DataFrame())
-        newest = max(last for last, _ in stats.values())
-        totals = {s: count for s, (_, count) in stats.items()}
-        lookback = initial_lookback(n, interval)
+        memo: dict[tuple[str, pd.Timestamp], pd.Timestamp] = {}
+        for st in stats.values():
+            if (st.calendar, st.last) not in memo:
+                memo[st.calendar, st.last] = calendar_start(st.calendar, interval, st.last, n)
+        starts = {s: memo[st.calendar, st.last] for s, st in stats.items()}
         while True:
-            cut = newest - lookback
-            frame = self._df(
-                f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN ? AND interval = ? AND ts >= ? "
-                "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) <= ?",
-                [list(stats), interval.value, cut, n],
-            )
-            counts = frame.groupby("symbol").size() if len(frame) else pd.Series(dtype=int)
-            if not short_symbols(counts, stats, n, totals):
-                return sort_bars(frame)
-            oldest = min(first for first in self._first_ts(list(stats), interval))
-            if cut <= oldest:
-                return sort_bars(frame)
-            lookback *= 4
+            frame, got = _tail(self._rows_since(list(stats), interval, min(starts.values())), n)
+            short = [
+                s
+                for s, st in stats.items()
+                if got.get(s, 0) < min(n, st.count) and starts[s] > st.first
+            ]
+            if not short:
+                return frame
+            for s in short:
+                starts[s] = max(stats[s].first, stats[s].last - 4 * (stats[s].last - starts[s]))
 
-    def _series_stats(
-        self, symbols: list[str], interval: Interval
-    ) -> dict[str, tuple[pd.Timestamp, int]]:
-        rows = self._con.execute(
-            "SELECT symbol, last_ts, n_bars FROM series WHERE interval = ? AND symbol IN ?",
-            [interval.value, symbols],
-        ).fetchall()
-        return {s: (pd.Timestamp(last).tz_convert("UTC"), int(n)) for s, last, n in rows}
+    def _rows_since(self, symbols: list[str], interval: Interval, start: pd.Timestamp):
+        table = self._con.sql(
+            f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN $symbols AND interval = $interval "
+            "AND ts >= $start ORDER BY symbol, ts",
+            params={"symbols": symbols, "interval": interval.value, "start": start},
+        ).to_arrow_table()
+        return table.to_pandas(types_mapper=_ARROW_TYPES.get)
 
-    def _first_ts(self, symbols: list[str], interval: Interval) -> list[pd.Timestamp]:
-        rows = self._con.execute(
-            "SELECT first_ts FROM series WHERE interval = ? AND symbol IN ?",
-            [interval.value, symbols],
+    def _series_stats(self, symbols: list[str], interval: Interval) -> dict[str, _SeriesStat]:
+        rows = self._con.sql(
+            "SELECT s.symbol, s.first_ts, s.last_ts, s.n_bars, coalesce(y.calendar, $default) "
+            "FROM series s LEFT JOIN symbols y USING (symbol) "
+            "WHERE s.interval = $interval AND s.symbol IN $symbols",
+            params={"default": DEFAULT_CALENDAR, "interval": interval.value, "symbols": symbols},
         ).fetchall()
-        return [pd.Timestamp(r[0]).tz_convert("UTC") for r in rows]
+        return {
+            s: _SeriesStat(_utc(first), _utc(last), int(count), calendar)
+            for s, first, last, count, calendar in rows
+        }
 
     def last_timestamps(
         self, interval: Interval | str, symbols: Sequence[str] | None = None
@@ -370,46 +389,97 @@ class DuckDBStore:
         return out.reset_index(drop=True)
 
 
+_ARROW_TYPES = {pa.string(): pd.StringDtype(na_value=np.nan)}
+
+
+class _SeriesStat(NamedTuple):
+    first: pd.Timestamp
+    last: pd.Timestamp
+    count: int
+    calendar: str
+
+
+def _tail(frame: pd.DataFrame, n: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The last ``n`` rows of each symbol of a frame sorted by symbol then ts, and their counts."""
+    codes, names = pd.factorize(frame["symbol"])
+    counts = np.bincount(codes, minlength=len(names))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    from_end = counts[codes] - (np.arange(len(frame)) - first[codes])
+    keep = from_end <= n
+    kept = np.minimum(counts, n)
+    frame = frame.loc[keep].reset_index(drop=True)
+    frame["ts"] = frame["ts"].astype("datetime64[us, UTC]")
+    return frame, dict(zip(names, kept.tolist(), strict=True))
+
+
+def _utc(value: datetime) -> pd.Timestamp:
+    return pd.Timestamp(value).tz_convert("UTC")
+
+
 # -- per-table writers (run inside the write transaction) ---------------------------------
 
 
 def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datetime) -> int:
+    """Insert the bars whose key is not stored yet; keep ``series`` in step.
+
+    When every bar is newer than its series' last stored bar (the usual
+    append), nothing can conflict and the bars go straight in; otherwise an
+    anti-join against the stored keys in the batch's time range picks the new ones.
+    """
     con.register("_in_bars", bars)
     try:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _new_bars AS
-            SELECT n.* FROM _in_bars n ANTI JOIN (
-                SELECT symbol, interval, ts FROM bars
-                WHERE symbol IN ? AND interval IN ? AND ts BETWEEN ? AND ?
-            ) b ON n.symbol = b.symbol AND n.interval = b.interval AND n.ts = b.ts
-            """,
-            [
-                bars["symbol"].unique().tolist(),
-                bars["interval"].unique().tolist(),
-                bars["ts"].min(),
-                bars["ts"].max(),
-            ],
-        )
+        source = "_in_bars" if _appends_only(con, bars) else _new_rows(con, bars)
+        count = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+        if count:
+            con.execute(f"INSERT INTO bars SELECT {_BAR_SELECT}, ? FROM {source}", [stamp])
+            con.execute(_SERIES_UPSERT.format(source=source))
     finally:
         con.unregister("_in_bars")
-    count = con.execute("SELECT count(*) FROM _new_bars").fetchall()[0][0]
-    if count:
-        con.execute(f"INSERT INTO bars SELECT {_BAR_SELECT}, ? FROM _new_bars", [stamp])
-        con.execute(
-            """
-            INSERT INTO series
-            SELECT symbol, interval, last(source ORDER BY ts), min(ts), max(ts), count(*)
-            FROM _new_bars GROUP BY symbol, interval
-            ON CONFLICT (symbol, interval) DO UPDATE SET
-                source = excluded.source,
-                first_ts = least(series.first_ts, excluded.first_ts),
-                last_ts = greatest(series.last_ts, excluded.last_ts),
-                n_bars = series.n_bars + excluded.n_bars
-            """
-        )
-    con.execute("DROP TABLE _new_bars")
+    con.execute("DROP TABLE IF EXISTS _new_bars")
     return int(count)
+
+
+_SERIES_UPSERT = """
+    INSERT INTO series
+    SELECT symbol, interval, last(source ORDER BY ts), min(ts), max(ts), count(*)
+    FROM {source} GROUP BY symbol, interval
+    ON CONFLICT (symbol, interval) DO UPDATE SET
+        source = excluded.source,
+        first_ts = least(series.first_ts, excluded.first_ts),
+        last_ts = greatest(series.last_ts, excluded.last_ts),
+        n_bars = series.n_bars + excluded.n_bars
+"""
+
+
+def _appends_only(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> bool:
+    """True when every bar is newer than the last stored bar of its series."""
+    firsts = con.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT symbol, interval, min(ts) AS first_new FROM _in_bars GROUP BY ALL
+        ) n JOIN series s USING (symbol, interval) WHERE n.first_new <= s.last_ts
+        """
+    ).fetchall()[0][0]
+    return firsts == 0
+
+
+def _new_rows(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> str:
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _new_bars AS
+        SELECT n.* FROM _in_bars n ANTI JOIN (
+            SELECT symbol, interval, ts FROM bars
+            WHERE symbol IN ? AND interval IN ? AND ts BETWEEN ? AND ?
+        ) b ON n.symbol = b.symbol AND n.interval = b.interval AND n.ts = b.ts
+        """,
+        [
+            bars["symbol"].unique().tolist(),
+            bars["interval"].unique().tolist(),
+            bars["ts"].min(),
+            bars["ts"].max(),
+        ],
+    )
+    return "_new_bars"
 
 
 def _insert_ignore(table: str, columns: Sequence[str]):

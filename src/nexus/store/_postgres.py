@@ -1,16 +1,18 @@
 """The shared store: PostgreSQL, with TimescaleDB hypertables when the extension exists.
 
-Frames travel in bulk over ``COPY`` (:mod:`nexus.store._postgres_copy`). A
-bar write takes one of two paths inside its transaction:
+Frames travel in bulk over ``COPY`` (:mod:`nexus.store._postgres_copy`). The
+bars of one write take two paths, both inside the write's transaction:
 
-* **append** (the common case: new history, or bars after/before everything
-  stored for that series, as the ``series`` table shows): the bars are COPYed
-  straight into ``bars`` in a savepoint. The primary key still guards the
-  table; if another writer stored one of the keys meanwhile, the savepoint is
-  rolled back and the batch takes the second path.
-* **merge**: COPY into a per-session staging table, then ``INSERT ... SELECT
-  ... ON CONFLICT DO NOTHING RETURNING``, so only new keys are inserted and
-  counted, and only those are folded into ``series``.
+* **append**: bars before the first or after the last stored bar of their
+  series (the ``series`` table says which) cannot collide with a stored bar,
+  so they are COPYed straight into ``bars``, in a savepoint. The primary key
+  still guards the table: if another writer stored one of these keys in the
+  meantime, the savepoint is rolled back and they are merged instead.
+* **merge**: the rest are COPYed into a per-session staging table, then
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` inserts and counts
+  only the keys not stored yet.
+
+Only new bars are counted and folded into ``series``, in the same transaction.
 
 Reads run ``COPY (query) TO STDOUT`` and decode into the dtypes
 :class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of lookups are
@@ -61,12 +63,15 @@ from nexus.store._postgres_copy import (
     read_csv_copy,
 )
 from nexus.store._postgres_schema import (
+    CREATE_HYPERTABLE,
     DDL,
+    INDEXES,
+    IS_HYPERTABLE,
     SCHEMA_LOCK,
     SCHEMA_VERSION,
     STAGING_DDL,
     TIMESCALE_AVAILABLE,
-    TIMESCALE_DDL,
+    TIMESCALE_EXTENSION,
 )
 from nexus.store._protocol import Adjust, IngestRecord, WriteBatch, WriteResult
 
@@ -100,6 +105,7 @@ _SESSION = (
 # symbol and picks a bitmap scan that reads every bar of the symbol, then sorts:
 # 100x slower. Bitmap scans never help these lookups, so they are switched off.
 _INDEX_WALK = "SET LOCAL enable_bitmapscan = off"
+_TS = "datetime64[us, UTC]"
 _START_HINT = (
     "start PostgreSQL (for example `pg_ctlcluster 15 main start` or "
     "`docker compose up -d postgres`), or point NEXUS_STORE_URL at a reachable server"
@@ -135,9 +141,17 @@ class PostgresStore:
 
     Examples
     --------
-    >>> store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres")  # doctest: +SKIP
-    >>> store.backend  # doctest: +SKIP
-    'postgres'
+    Open it with :func:`~nexus.store.open_store` and a ``postgresql://`` URL.
+    Errors name the server, never the password:
+
+    >>> from nexus.errors import StoreUnavailableError
+    >>> try:
+    ...     PostgresStore("postgresql://nexus:s3cret@127.0.0.1:1/nexus", connect_timeout=1)
+    ... except StoreUnavailableError as err:
+    ...     print(err.message.split(": ")[0])
+    ...     print(err.fix.startswith("start PostgreSQL"))
+    cannot connect to the PostgreSQL store postgresql://nexus:***@127.0.0.1:1/nexus
+    True
     """
 
     backend = "postgres"
@@ -333,8 +347,8 @@ class PostgresStore:
         stage = pd.DataFrame(
             {
                 "row": np.arange(len(left), dtype="int64"),
-                "symbol": left["symbol"].astype(str).to_numpy(),
-                "ts": utc(left["ts"]).to_numpy(),
+                "symbol": left["symbol"].astype(str).reset_index(drop=True),
+                "ts": utc(left["ts"]).reset_index(drop=True),
             }
         )
         query = """
@@ -510,6 +524,9 @@ def _create_schema(con: psycopg.Connection) -> bool:
         con.execute(SCHEMA_LOCK)
         for ddl in DDL:
             con.execute(ddl)
+        for name, ddl in INDEXES.items():
+            if con.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] is None:
+                con.execute(ddl)
         hypertables = _enable_timescale(con)
         con.execute(
             "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING",
@@ -526,8 +543,9 @@ def _enable_timescale(con: psycopg.Connection) -> bool:
         return False
     try:
         with con.transaction():  # a savepoint: a failure leaves the plain tables intact
-            for statement in TIMESCALE_DDL:
-                con.execute(statement)
+            con.execute(TIMESCALE_EXTENSION)
+            if con.execute(IS_HYPERTABLE).fetchone() is None:
+                con.execute(CREATE_HYPERTABLE)
     except psycopg.Error as exc:
         warnings.warn(
             f"TimescaleDB is installed but could not be enabled ({error_line(exc)}); "
@@ -540,9 +558,6 @@ def _enable_timescale(con: psycopg.Connection) -> bool:
     return True
 
 
-# -- bulk transfer: CSV over COPY ---------------------------------------------------------
-
-
 def _param_ts(value: datetime | str | pd.Timestamp) -> datetime:
     """A query parameter for an instant: UTC, truncated to the microsecond."""
     return as_utc_timestamp(value).floor("us").to_pydatetime()
@@ -550,25 +565,21 @@ def _param_ts(value: datetime | str | pd.Timestamp) -> datetime:
 
 # -- per-table writers (run inside the write transaction) ---------------------------------
 
+_SERIES_COLUMNS = ("symbol", "interval", "source", "first_ts", "last_ts", "n_bars")
 _SERIES_UPSERT = """
     INSERT INTO series AS s (symbol, interval, source, first_ts, last_ts, n_bars)
-    SELECT symbol, interval, source, first_ts, last_ts, n_bars FROM {rows}
+    SELECT * FROM unnest(%(symbol)s::text[], %(interval)s::text[], %(source)s::text[],
+                         %(first_ts)s::timestamptz[], %(last_ts)s::timestamptz[],
+                         %(n_bars)s::bigint[])
     ON CONFLICT (symbol, interval) DO UPDATE SET
         source = excluded.source,
         first_ts = least(s.first_ts, excluded.first_ts),
         last_ts = greatest(s.last_ts, excluded.last_ts),
         n_bars = s.n_bars + excluded.n_bars
 """
-_GROUPS = """
-    unnest(%(symbol)s::text[], %(interval)s::text[], %(source)s::text[],
-           %(first_ts)s::timestamptz[], %(last_ts)s::timestamptz[], %(n_bars)s::bigint[])
-    AS g(symbol, interval, source, first_ts, last_ts, n_bars)
-"""
-_OVERLAPS = f"""
-    SELECT EXISTS (
-        SELECT 1 FROM {_GROUPS} JOIN series s ON s.symbol = g.symbol AND s.interval = g.interval
-        WHERE g.first_ts <= s.last_ts AND g.last_ts >= s.first_ts
-    )
+_STORED_RANGES = """
+    SELECT symbol, interval, first_ts, last_ts FROM series
+    WHERE symbol = ANY(%(symbols)s::text[]) AND interval = ANY(%(intervals)s::text[])
 """
 _MERGE_BARS = f"""
     WITH new AS (
@@ -576,24 +587,55 @@ _MERGE_BARS = f"""
         SELECT {_BAR_SELECT}, %(stamp)s FROM _stage_bars ORDER BY symbol, interval, ts
         ON CONFLICT (symbol, interval, ts) DO NOTHING
         RETURNING symbol, interval, ts, source
-    ), counted AS (
-        SELECT symbol, interval, (array_agg(source ORDER BY ts DESC))[1] AS source,
-               min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n_bars
-        FROM new GROUP BY symbol, interval
-    ), upserted AS ({_SERIES_UPSERT.format(rows="counted")})
-    SELECT coalesce(sum(n_bars), 0)::bigint FROM counted
+    )
+    SELECT symbol, interval, (array_agg(source ORDER BY ts DESC))[1] AS source,
+           min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n_bars
+    FROM new GROUP BY symbol, interval
 """
 
 
 def _write_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> int:
-    """Store the bars whose keys are new and fold them into ``series``; return how many."""
+    """Store the bars whose keys are new and fold them into ``series``; return how many.
+
+    Bars outside the stored range of their series cannot collide with a stored
+    bar: they are appended with a plain COPY. The rest (and everything, if the
+    append meets a key stored meanwhile by another writer) are merged through
+    the staging table with ``ON CONFLICT DO NOTHING``.
+    """
     _require_complete(bars)
-    groups = _series_groups(bars)
-    if not cur.execute(_OVERLAPS, groups).fetchone()[0] and _append_bars(cur, bars, stamp):
-        cur.execute(_SERIES_UPSERT.format(rows=_GROUPS), groups)
-        return len(bars)
-    copy_binary(cur, "_stage_bars", BAR_COPY_COLUMNS, bars_binary(bars))
-    return int(cur.execute(_MERGE_BARS, {"stamp": stamp}).fetchone()[0])
+    outside = _outside_stored_range(cur, bars)
+    fresh, rest = bars[outside], bars[~outside]
+    if len(fresh) and not _append_bars(cur, fresh, stamp):
+        fresh, rest = fresh.iloc[:0], bars
+    stats = [_row_stats(fresh)]
+    if len(rest):
+        copy_binary(cur, "_stage_bars", BAR_COPY_COLUMNS, bars_binary(rest))
+        rows = cur.execute(_MERGE_BARS, {"stamp": stamp}).fetchall()
+        stats.append(pd.DataFrame(rows, columns=list(_SERIES_COLUMNS)))
+    new = _combine_stats(stats)
+    if len(new):
+        cur.execute(_SERIES_UPSERT, _series_params(new))
+    return int(new["n_bars"].sum())
+
+
+def _outside_stored_range(cur: psycopg.Cursor, bars: pd.DataFrame) -> np.ndarray:
+    """Which bars lie before the first or after the last stored bar of their series."""
+    params = {
+        "symbols": bars["symbol"].unique().tolist(),
+        "intervals": bars["interval"].unique().tolist(),
+    }
+    ranges = pd.DataFrame(
+        cur.execute(_STORED_RANGES, params).fetchall(),
+        columns=["symbol", "interval", "first_ts", "last_ts"],
+    )
+    if ranges.empty:
+        return np.ones(len(bars), dtype=bool)
+    ranges = ranges.astype({"symbol": "str", "interval": "str"})
+    known = bars[["symbol", "interval", "ts"]].merge(ranges, on=["symbol", "interval"], how="left")
+    first = pd.to_datetime(known["first_ts"], utc=True)
+    last = pd.to_datetime(known["last_ts"], utc=True)
+    inside = (known["ts"] >= first) & (known["ts"] <= last)
+    return ~inside.to_numpy(dtype=bool)
 
 
 def _append_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> bool:
@@ -602,24 +644,41 @@ def _append_bars(cur: psycopg.Cursor, bars: pd.DataFrame, stamp: datetime) -> bo
         with cur.connection.transaction():  # a savepoint
             copy_binary(cur, "bars", (*BAR_COPY_COLUMNS, "ingested_at"), bars_binary(bars, stamp))
     except psycopg.errors.UniqueViolation:
-        return False  # another writer stored some of these keys since the overlap check
+        return False  # another writer stored some of these keys since the range check
     return True
 
 
-def _series_groups(bars: pd.DataFrame) -> dict[str, list]:
-    """Per (symbol, interval) of ``bars``: the source of the newest bar, first/last ts, count."""
-    ordered = bars.sort_values("ts", kind="stable")
-    stats = (
+def _row_stats(bars: pd.DataFrame) -> pd.DataFrame:
+    """Each bar as a one-bar series-stats row (folded by :func:`_combine_stats`)."""
+    return bars.loc[:, ["symbol", "interval", "source"]].assign(
+        first_ts=bars["ts"], last_ts=bars["ts"], n_bars=1
+    )
+
+
+def _combine_stats(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Fold series-stats rows into one per (symbol, interval).
+
+    The source is that of the newest bar, as DuckDBStore keeps it.
+    """
+    parts = [p.astype({"first_ts": _TS, "last_ts": _TS}) for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({"n_bars": pd.Series(dtype="int64")})
+    ordered = pd.concat(parts, ignore_index=True).sort_values("last_ts", kind="stable")
+    return (
         ordered.groupby(["symbol", "interval"], sort=False)
         .agg(
             source=("source", "last"),
-            first_ts=("ts", "min"),
-            last_ts=("ts", "max"),
-            n_bars=("ts", "size"),
+            first_ts=("first_ts", "min"),
+            last_ts=("last_ts", "max"),
+            n_bars=("n_bars", "sum"),
         )
         .reset_index()
     )
-    out = {c: stats[c].astype(str).tolist() for c in ("symbol", "interval", "source")}
+
+
+def _series_params(stats: pd.DataFrame) -> dict[str, list]:
+    """``stats`` as the array parameters of :data:`_SERIES_UPSERT`."""
+    out: dict[str, list] = {c: stats[c].astype(str).tolist() for c in _SERIES_COLUMNS[:3]}
     out["first_ts"] = [t.to_pydatetime() for t in stats["first_ts"]]
     out["last_ts"] = [t.to_pydatetime() for t in stats["last_ts"]]
     out["n_bars"] = [int(n) for n in stats["n_bars"]]
@@ -641,6 +700,7 @@ def _require_complete(bars: pd.DataFrame) -> None:
 def _insert_ignore(
     table: str, columns: Sequence[str]
 ) -> Callable[[psycopg.Cursor, pd.DataFrame, datetime], int]:
+    """A writer that stages a frame and inserts the rows whose key is new; returns how many."""
     cols = ", ".join(columns)
     insert = (
         f"INSERT INTO {table} ({cols}, ingested_at) SELECT {cols}, %(stamp)s "
@@ -656,6 +716,7 @@ def _insert_ignore(
 
 
 def _write_symbols(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
+    """Insert or update instruments (metadata, so updated in place); returns the row count."""
     cols = ", ".join(SYMBOL_COLUMNS)
     copy_csv(cur, "_stage_symbols", frame)
     cur.execute(

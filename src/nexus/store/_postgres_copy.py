@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,8 @@ BAR_COPY_COLUMNS = ("symbol", "interval", "ts", "open", "high", "low", "close", 
 
 _TEXT = ("symbol", "interval", "source")
 _FLOATS = ("open", "high", "low", "close", "volume")
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00Z, PostgreSQL's timestamp origin
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's timestamp origin
+_PG_EPOCH_US = 946_684_800_000_000  # the same, in microseconds since 1970
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header-extension length
 _TRAILER = b"\xff\xff"
 _ARROW_TYPES = {
@@ -113,10 +114,9 @@ def _utf8(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _micros(stamp: datetime) -> int:
-    """``stamp`` as microseconds since PostgreSQL's origin."""
-    value = pd.Timestamp(stamp)
-    value = value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
-    return int(value.as_unit("us").value) - _PG_EPOCH_US
+    """``stamp`` (naive taken as UTC) as whole microseconds since PostgreSQL's origin."""
+    aware = stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+    return (aware - _PG_EPOCH) // timedelta(microseconds=1)
 
 
 def copy_binary(cur: psycopg.Cursor, table: str, columns: Sequence[str], data: bytes) -> None:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 __all__ = [
     "COLUMN_KINDS",
+    "CREATE_HYPERTABLE",
     "DDL",
+    "INDEXES",
+    "IS_HYPERTABLE",
     "SCHEMA_LOCK",
     "SCHEMA_VERSION",
     "STAGING_DDL",
     "TIMESCALE_AVAILABLE",
-    "TIMESCALE_DDL",
+    "TIMESCALE_EXTENSION",
 ]
 
 SCHEMA_VERSION = 1
@@ -94,7 +97,6 @@ DDL = [
         ingested_at timestamptz NOT NULL
     )
     """,
-    "CREATE INDEX IF NOT EXISTS news_available_at ON news (available_at, id)",
     """
     CREATE TABLE IF NOT EXISTS macro (
         series_id text COLLATE "C" NOT NULL,
@@ -122,7 +124,6 @@ DDL = [
         ingested_at timestamptz NOT NULL
     )
     """,
-    "CREATE INDEX IF NOT EXISTS quarantine_newest ON quarantine (ingested_at DESC, key)",
     """
     CREATE TABLE IF NOT EXISTS ingest_log (
         run_id text COLLATE "C" PRIMARY KEY,
@@ -139,15 +140,26 @@ DDL = [
         message text NOT NULL
     )
     """,
-    "CREATE INDEX IF NOT EXISTS ingest_log_newest ON ingest_log (started_at DESC)",
 ]
+
+# Secondary indexes, created only when missing: ``CREATE INDEX IF NOT EXISTS`` would
+# take a share lock on the table on every open, waiting for writers in flight.
+INDEXES = {
+    "news_available_at": "CREATE INDEX news_available_at ON news (available_at, id)",
+    "quarantine_newest": "CREATE INDEX quarantine_newest ON quarantine (ingested_at DESC, key)",
+    "ingest_log_newest": "CREATE INDEX ingest_log_newest ON ingest_log (started_at DESC)",
+}
 
 TIMESCALE_AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
 
-TIMESCALE_DDL = [
-    "CREATE EXTENSION IF NOT EXISTS timescaledb",
-    "SELECT create_hypertable('bars', 'ts', if_not_exists => TRUE, migrate_data => TRUE)",
-]
+TIMESCALE_EXTENSION = "CREATE EXTENSION IF NOT EXISTS timescaledb"
+IS_HYPERTABLE = (
+    "SELECT 1 FROM timescaledb_information.hypertables "
+    "WHERE hypertable_schema = current_schema() AND hypertable_name = 'bars'"
+)
+CREATE_HYPERTABLE = (
+    "SELECT create_hypertable('bars', 'ts', if_not_exists => TRUE, migrate_data => TRUE)"
+)
 
 # Per-session staging tables: a write COPYs each frame into its staging table,
 # then inserts from there. ``ON COMMIT DELETE ROWS`` empties them at the end of

@@ -135,13 +135,17 @@ def test_rewriting_stored_rows_stores_nothing_and_keeps_ingested_at(store: Store
         corporate_actions=actions([("AAA", date(2024, 3, 4), "split", 2.0, 0.0, "sim")]),
         news=news([("n1", T("2024-03-01 09:00"), T("2024-03-01 09:01"), "h", "AAA", "b", 0.5)]),
         macro=macro([("GDP", date(2024, 1, 1), T("2024-04-25 12:30"), 1.6, "fred")]),
-        quarantine=quarantine([("k1", "bar", "sim", "AAA", "1m", T("2024-03-01"), "ohlc", "rejected")]),
+        quarantine=quarantine(
+            [("k1", "bar", "sim", "AAA", "1m", T("2024-03-01"), "ohlc", "rejected")]
+        ),
     )
     assert store.write(batch) == WriteResult(
         bars=3, corporate_actions=1, news=1, macro=1, quarantine=1
     )
     stored_at = raw_rows(store, "SELECT symbol, ts, ingested_at FROM bars ORDER BY ts")
     quarantined_at = store.read_quarantine()["ingested_at"].tolist()
+    # one batch, one stamp: every row of it was ingested at the same instant
+    assert {pd.Timestamp(row[2]) for row in stored_at} == set(quarantined_at)
     time.sleep(0.002)  # a second write gets a later stamp
 
     assert store.write(batch) == WriteResult()
@@ -199,9 +203,7 @@ def _good_batch() -> dict[str, pd.DataFrame]:
         ("bars", "close"),
     ],
 )
-def test_a_failing_write_stores_nothing_of_its_batch(
-    store: Store, frame: str, column: str
-) -> None:
+def test_a_failing_write_stores_nothing_of_its_batch(store: Store, frame: str, column: str) -> None:
     broken = _good_batch()
     broken[frame] = broken[frame].copy()
     broken[frame].loc[0, column] = np.nan  # a NOT NULL column
@@ -229,13 +231,25 @@ def test_series_counts_only_new_bars_across_writes(store: Store) -> None:
         make_bars("AAA", minutes("2024-03-01 20:50", 5), source="old"),  # before the first
         make_bars("AAA", minutes("2024-03-04 14:30", 10)),  # all stored
         make_bars("AAA", ["2024-03-04 14:44", "2024-03-04 14:50"]),  # 1 new, after a gap
+        make_bars("AAA", ["2024-03-04 14:45", "2024-03-04 14:55"], source="gap"),  # in and after
         make_bars("BBB", ["2024-03-01", "2024-03-04"], interval="1d", source="yahoo"),
         make_bars("BBB", ["2024-03-04"], interval="1d", source="yahoo"),
     ]
 
     counts = [store.write(WriteBatch(bars=b)).bars for b in writes]
 
-    assert counts == [10, 5, 5, 0, 1, 2, 0]
+    assert counts == [10, 5, 5, 0, 1, 2, 2, 0]
+    # the series' source is that of the newest of the bars a write added
+    mixed = make_bars("CCC", minutes("2024-03-04 14:30", 2)).assign(source=["x", "y"])
+    assert store.write(WriteBatch(bars=mixed)).bars == 2
+    assert store.series().iloc[-1]["source"] == "y"
+    overlapping = make_bars("CCC", minutes("2024-03-04 14:31", 3)).assign(source=["y", "z", "w"])
+    assert store.write(WriteBatch(bars=overlapping)).bars == 2
+    assert store.series().iloc[-1][["source", "n_bars"]].tolist() == ["w", 4]
+    store.write(WriteBatch(bars=make_bars("CCC", ["2024-03-04 14:36"], source="v")))
+    inside = make_bars("CCC", ["2024-03-04 14:35", "2024-03-04 14:34"]).assign(source=["q", "p"])
+    assert store.write(WriteBatch(bars=inside)).bars == 2  # both within the stored range
+    store.write(WriteBatch(bars=make_bars("CCC", minutes("2024-03-04 14:30", 1))))  # stored
     series = store.series()
     assert dtypes(series) == {
         "symbol": "str",
@@ -249,10 +263,10 @@ def test_series_counts_only_new_bars_across_writes(store: Store) -> None:
         {
             "symbol": "AAA",
             "interval": "1m",
-            "source": "sim",
+            "source": "gap",
             "first_ts": T("2024-03-01 20:50"),
-            "last_ts": T("2024-03-04 14:50"),
-            "n_bars": 21,
+            "last_ts": T("2024-03-04 14:55"),
+            "n_bars": 23,
         },
         {
             "symbol": "BBB",
@@ -262,8 +276,16 @@ def test_series_counts_only_new_bars_across_writes(store: Store) -> None:
             "last_ts": T("2024-03-04"),
             "n_bars": 2,
         },
+        {
+            "symbol": "CCC",
+            "interval": "1m",
+            "source": "q",
+            "first_ts": T("2024-03-04 14:30"),
+            "last_ts": T("2024-03-04 14:36"),
+            "n_bars": 7,
+        },
     ]
-    assert len(store.read_bars(["AAA"], "1m")) == 21
+    assert len(store.read_bars(["AAA"], "1m")) == 23
 
 
 # -- bar reads ----------------------------------------------------------------------------
@@ -293,11 +315,12 @@ def test_read_bars_is_half_open_and_sorted_by_symbol_code_point(store: Store) ->
 
 
 def test_last_bars_reaches_across_weekends_and_long_gaps(store: Store) -> None:
-    aaa = (
-        minutes("2023-09-05 15:00", 3)  # six months before the rest
-        + ["2024-03-01 20:58", "2024-03-01 20:59"]  # a Friday
-        + minutes("2024-03-04 14:30", 3)  # the Monday after
-    )
+    aaa = [
+        *minutes("2023-09-05 15:00", 3),  # six months before the rest
+        "2024-03-01 20:58",  # a Friday
+        "2024-03-01 20:59",
+        *minutes("2024-03-04 14:30", 3),  # the Monday after
+    ]
     store.write(WriteBatch(bars=make_bars("AAA", aaa)))
     store.write(WriteBatch(bars=make_bars("BBB", minutes("2023-03-01 14:30", 2))))  # stale
 
@@ -485,7 +508,11 @@ def test_news_round_trip_and_symbol_and_time_filters(store: Store) -> None:
     assert (first["headline"], first["body"], first["symbols"]) == (headline, "", "AAPL,MSFT")
     assert np.isnan(first["sentiment"])
     assert out["sentiment"].tolist()[:2] == [-0.5, 0.25]
-    assert stamps(out["published_at"]) == [T("2024-03-01 08:59"), T("2024-03-01 09:04"), T("2024-03-01 09:00")]
+    assert stamps(out["published_at"]) == [
+        T("2024-03-01 08:59"),
+        T("2024-03-01 09:04"),
+        T("2024-03-01 09:00"),
+    ]
     assert dtypes(out)["available_at"] == TS
     assert dtypes(out)["headline"] == "str"
     assert store.read_news(["MSFT"])["id"].tolist() == ["n0", "n1"]
@@ -571,7 +598,9 @@ def test_quarantine_is_idempotent_by_key_and_reads_newest_first(store: Store) ->
     assert dtypes(out)["ts"] == TS
     assert dtypes(out)["ingested_at"] == TS
     k3 = out.iloc[4]
-    assert pd.isna(k3["symbol"]) and pd.isna(k3["interval"]) and pd.isna(k3["ts"])
+    assert pd.isna(k3["symbol"])
+    assert pd.isna(k3["interval"])
+    assert pd.isna(k3["ts"])
     assert out.iloc[1]["symbol"] == "CCC"
     assert store.read_quarantine(limit=2)["key"].tolist() == ["k4", "k5"]
     assert store.read_quarantine(disposition="flagged")["key"].tolist() == ["k2"]
@@ -600,7 +629,9 @@ def test_ingest_log_inserts_then_updates_and_lists_newest_first(store: Store) ->
         params={"b": 2, "a": [1, "x"]},
     )
     store.record_ingest(run)
-    store.record_ingest(IngestRecord(run_id="r2", source="files", target="1d", started_at=T("2024-03-01 11:00")))
+    store.record_ingest(
+        IngestRecord(run_id="r2", source="files", target="1d", started_at=T("2024-03-01 11:00"))
+    )
     store.record_ingest(
         IngestRecord(
             run_id="r1",
@@ -646,7 +677,9 @@ def test_symbols_are_upserted(store: Store) -> None:
     def table(rows: list[tuple]) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["symbol", "calendar", "kind", "description", "source"])
 
-    first = table([("BBB", "XNYS", "equity", "Beta", "sim"), ("AAA", "XNYS", "equity", "Alpha", "sim")])
+    first = table(
+        [("BBB", "XNYS", "equity", "Beta", "sim"), ("AAA", "XNYS", "equity", "Alpha", "sim")]
+    )
     assert store.write(WriteBatch(symbols=first)) == WriteResult(symbols=2)
     update = table([("AAA", "XNAS", "etf", "Alpha Inc", "yahoo")])
     assert store.write(WriteBatch(symbols=update)) == WriteResult(symbols=1)
@@ -695,7 +728,13 @@ def test_reads_of_an_empty_store_have_the_same_columns_and_dtypes(store: Store) 
     assert dtypes(store.read_news())["published_at"] == TS
     assert list(store.read_macro().columns) == list(MACRO_COLUMNS)
     assert dtypes(store.read_quarantine())["ingested_at"] == TS
-    assert list(store.quarantine_counts().columns) == ["kind", "source", "reason", "disposition", "n"]
+    assert list(store.quarantine_counts().columns) == [
+        "kind",
+        "source",
+        "reason",
+        "disposition",
+        "n",
+    ]
     assert dtypes(store.ingest_log())["started_at"] == TS
     assert list(store.symbols().columns) == ["symbol", "calendar", "kind", "description", "source"]
     assert store.asof_macro([T("2024-01-01")], ["GDP"]).empty

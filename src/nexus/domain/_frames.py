@@ -58,6 +58,7 @@ or ``'flagged'`` (stored, but suspicious). ``key`` identifies the row so that
 re-running an ingest never records it twice."""
 
 _FLOATS = ("open", "high", "low", "close", "volume")
+_TS = pd.DatetimeTZDtype("us", "UTC")
 
 
 def utc(values: pd.Series | pd.Index) -> pd.Series:
@@ -100,12 +101,14 @@ def bars_frame(frame: pd.DataFrame) -> pd.DataFrame:
     DataFrame, shape (n, 9)
     """
     out = _ensure(frame, BAR_COLUMNS, "bar")
-    out["symbol"] = out["symbol"].astype(str)
-    out["interval"] = out["interval"].astype(str)
-    out["source"] = out["source"].astype(str)
-    out["ts"] = utc(out["ts"])
+    for col in ("symbol", "interval", "source"):
+        if out[col].dtype != "str":
+            out[col] = out[col].astype(str)
+    if out["ts"].dtype != _TS:
+        out["ts"] = utc(out["ts"])
     for col in _FLOATS:
-        out[col] = out[col].astype("float64")
+        if out[col].dtype != "float64":
+            out[col] = out[col].astype("float64")
     return out
 
 

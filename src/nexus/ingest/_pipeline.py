@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,7 @@ import pandas as pd
 from nexus.bus import TOPIC_BARS, BarsClosed, InProcessBus
 from nexus.domain import DEFAULT_CALENDAR, Bar, Interval
 from nexus.errors import NoUsableRowsError
+from nexus.ingest._quarantine import EMPTY as _EMPTY_Q
 from nexus.ingest._quarantine import bar_quarantine, reject_quarantine
 from nexus.ingest._resample import resample_bars
 from nexus.ingest._validate import ValidationConfig, count_missing_bars, validate_bars
@@ -97,6 +99,18 @@ class IngestReport:
 OnBatch = Callable[[BatchReport, int, int | None], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A validated batch, ready to be written."""
+
+    batch: SourceBatch
+    good: pd.DataFrame
+    resampled: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows: int
+    missing: int
+
+
 class Ingestor:
     """Runs sources into a store.
 
@@ -148,13 +162,27 @@ class Ingestor:
         calendars = self._known_calendars()
         since = self._since(source)
         total = source.total()
+        batches = iter(source.fetch(since=since))
+
+        def prepare_next() -> _Prepared | None:
+            batch = next(batches, None)
+            return (
+                None
+                if batch is None
+                else self._prepare(batch, report.run_id, source.name, calendars)
+            )
+
+        # one batch is validated in a worker thread while the one before it is written
         try:
-            for batch in source.fetch(since=since):
-                report.batches.append(self._ingest_batch(batch, report, source.name, calendars))
-                if len(report.batches) == 1:  # logged once something was written
-                    self.store.record_ingest(self._record(report, source, target))
-                if self.on_batch:
-                    self.on_batch(report.batches[-1], len(report.batches), total)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexus-ingest") as pool:
+                pending = pool.submit(prepare_next)
+                while (prepared := pending.result()) is not None:
+                    pending = pool.submit(prepare_next)
+                    report.batches.append(self._store(prepared))
+                    if len(report.batches) == 1:  # logged once something was written
+                        self.store.record_ingest(self._record(report, source, target))
+                    if self.on_batch:
+                        self.on_batch(report.batches[-1], len(report.batches), total)
         except BaseException as exc:
             if report.batches:
                 self._finish(report, source, target, "failed", _message(exc))
@@ -202,45 +230,41 @@ class Ingestor:
     def _ingest_batch(
         self, batch: SourceBatch, report: IngestReport, source: str, calendars: dict[str, str]
     ) -> BatchReport:
+        return self._store(self._prepare(batch, report.run_id, source, calendars))
+
+    def _prepare(
+        self, batch: SourceBatch, run_id: str, source: str, calendars: dict[str, str]
+    ) -> _Prepared:
+        """Validate, quarantine and resample one batch (no store access)."""
         calendars.update(_calendars_of(batch.symbols))
         bars = batch.bars if batch.bars is not None else pd.DataFrame()
-        result = (
-            validate_bars(
+        result = None
+        if len(bars):
+            result = validate_bars(
                 bars, calendars=calendars, actions=batch.corporate_actions, config=self.validation
             )
-            if len(bars)
-            else None
-        )
         good = result.good if result else bars
-        quarantine = pd.concat(
-            [
-                reject_quarantine(batch.rejects, kind="bar", run_id=report.run_id, source=source),
-                *(
-                    [
-                        bar_quarantine(
-                            result.rejected,
-                            disposition="rejected",
-                            run_id=report.run_id,
-                            source=source,
-                        ),
-                        bar_quarantine(
-                            result.flagged,
-                            disposition="flagged",
-                            run_id=report.run_id,
-                            source=source,
-                        ),
-                    ]
-                    if result
-                    else []
-                ),
-            ],
-            ignore_index=True,
-        )
-        rejected = int((quarantine["disposition"] == "rejected").sum())
+        quarantine = _quarantine_of(batch, result, run_id=run_id, source=source)
         rows = len(bars) + (len(batch.rejects) if batch.rejects is not None else 0)
         if rows and good.empty:
             raise _no_usable_rows(batch.label, rows, quarantine)
-        resampled = self._resample(good, calendars)
+        return _Prepared(
+            batch=batch,
+            good=good,
+            resampled=self._resample(good, calendars),
+            quarantine=quarantine,
+            rows=rows,
+            missing=_missing(good, calendars),
+        )
+
+    def _store(self, prepared: _Prepared) -> BatchReport:
+        """Write one prepared batch in one transaction; report what happened."""
+        batch, good, resampled, quarantine = (
+            prepared.batch,
+            prepared.good,
+            prepared.resampled,
+            prepared.quarantine,
+        )
         written = self.store.write(
             WriteBatch(
                 bars=pd.concat([good, resampled], ignore_index=True) if len(resampled) else good,
@@ -251,9 +275,10 @@ class Ingestor:
                 symbols=batch.symbols,
             )
         )
+        rejected = int((quarantine["disposition"] == "rejected").sum())
         return BatchReport(
             label=batch.label,
-            rows=rows,
+            rows=prepared.rows,
             stored=written.bars,
             already_stored=len(good) + len(resampled) - written.bars,
             rejected=rejected,
@@ -261,7 +286,7 @@ class Ingestor:
             resampled=len(resampled),
             corporate_actions=written.corporate_actions,
             news=written.news,
-            missing=_missing(good, calendars),
+            missing=prepared.missing,
             reasons=quarantine["reason"].value_counts().sort_index().to_dict(),
         )
 
@@ -321,6 +346,18 @@ class Ingestor:
                 }
             )
         )
+
+
+def _quarantine_of(batch: SourceBatch, result, *, run_id: str, source: str) -> pd.DataFrame:
+    """Quarantine records of one batch: unparseable rows, rejected bars, flagged bars."""
+    parts = [reject_quarantine(batch.rejects, kind="bar", run_id=run_id, source=source)]
+    if result is not None:
+        for rows, disposition in ((result.rejected, "rejected"), (result.flagged, "flagged")):
+            parts.append(
+                bar_quarantine(rows, disposition=disposition, run_id=run_id, source=source)
+            )
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [_EMPTY_Q])[0]
 
 
 def _run_id() -> str:

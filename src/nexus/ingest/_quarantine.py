@@ -15,9 +15,12 @@ import pandas as pd
 
 from nexus.domain import BAR_COLUMNS, QUARANTINE_COLUMNS, quarantine_frame
 
-__all__ = ["bar_quarantine", "reject_quarantine"]
+__all__ = ["EMPTY", "bar_quarantine", "reject_quarantine"]
 
-_VALUES = ["open", "high", "low", "close", "volume"]
+EMPTY = pd.DataFrame({c: pd.Series(dtype=str) for c in QUARANTINE_COLUMNS}).astype(
+    {"ts": "datetime64[us, UTC]"}
+)
+"""An empty quarantine frame (do not modify)."""
 
 
 def bar_quarantine(
@@ -111,4 +114,4 @@ def _with_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _empty() -> pd.DataFrame:
-    return quarantine_frame(pd.DataFrame({c: [] for c in QUARANTINE_COLUMNS}))
+    return EMPTY.copy()

@@ -279,12 +279,9 @@ def _returns(order: pd.DataFrame, prices: pd.DataFrame) -> pd.Series:
     ret = logc.groupby(series).diff()
     step = ts_array(order["ts"]).astype("int64")
     gap = np.diff(step, prepend=step[:1])
-    nominal = (
-        order["interval"]
-        .map({i: Interval.parse(i).seconds * 1_000_000 for i in order["interval"].unique()})
-        .to_numpy(dtype="int64")
-    )
-    broken = (gap != nominal) & (order["interval"].to_numpy() != Interval.D1.value) & ret.notna()
+    step_us = _per_series(order, lambda i: i.seconds * 1_000_000 if i.is_intraday else 0)
+    nominal = step_us[series]
+    broken = (gap != nominal) & (nominal > 0) & ret.notna().to_numpy()
     intrabar = np.log(prices["close"].to_numpy() / prices["open"].to_numpy())
     return ret.where(~broken, pd.Series(intrabar, index=order.index))
 
@@ -300,11 +297,17 @@ def _adjust_with_batch_prev_close(order: pd.DataFrame, actions: pd.DataFrame) ->
 
 def _block_ids(order: pd.DataFrame) -> np.ndarray:
     days = ts_array(order["ts"]).astype("int64") // _DAY_US
-    firsts = order.drop_duplicates("_series")
-    span = np.zeros(int(order["_series"].max()) + 1, dtype=np.int64)
-    for code, interval in firsts[["_series", "interval"]].itertuples(index=False):
-        span[code] = _BLOCK_DAYS[Interval.parse(interval)]
+    span = _per_series(order, _BLOCK_DAYS.__getitem__)
     return days // span[order["_series"].to_numpy()]
+
+
+def _per_series(order: pd.DataFrame, value_of: Callable[[Interval], int]) -> np.ndarray:
+    """``value_of(interval)`` for each series code, as an array indexed by the code."""
+    firsts = order.drop_duplicates("_series")
+    out = np.zeros(int(order["_series"].max()) + 1, dtype=np.int64)
+    for code, interval in firsts[["_series", "interval"]].itertuples(index=False):
+        out[code] = value_of(Interval.parse(interval))
+    return out
 
 
 def count_missing_bars(

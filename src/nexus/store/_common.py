@@ -18,6 +18,7 @@ from nexus.domain import (
     macro_frame,
     news_frame,
     quarantine_frame,
+    ts_array,
 )
 from nexus.store._protocol import IngestRecord
 
@@ -92,7 +93,7 @@ def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     if batch.bars is not None and len(batch.bars):
         bars = bars_frame(batch.bars)
-        out["bars"] = bars.drop_duplicates(BAR_KEY, keep="first")
+        out["bars"] = bars.loc[~_duplicate_keys(bars)]
     if batch.corporate_actions is not None and len(batch.corporate_actions):
         acts = actions_frame(batch.corporate_actions)
         out["corporate_actions"] = acts.drop_duplicates(["symbol", "ex_date", "kind"])
@@ -108,6 +109,13 @@ def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
         syms = batch.symbols.loc[:, list(SYMBOL_COLUMNS)].astype(str)
         out["symbols"] = syms.drop_duplicates(["symbol"], keep="last").reset_index(drop=True)
     return out
+
+
+def _duplicate_keys(bars: pd.DataFrame) -> np.ndarray:
+    """Rows whose (symbol, interval, ts) appeared earlier in ``bars``, shape (n,)."""
+    series = bars.groupby(["symbol", "interval"], sort=False).ngroup().to_numpy()
+    keys = pd.DataFrame({"s": series, "t": ts_array(bars["ts"]).view("int64")})
+    return keys.duplicated(keep="first").to_numpy()
 
 
 def ingest_record_row(record: IngestRecord) -> tuple:

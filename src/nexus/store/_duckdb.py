@@ -426,7 +426,7 @@ def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datet
     append), nothing can conflict and the bars go straight in; otherwise an
     anti-join against the stored keys in the batch's time range picks the new ones.
     """
-    con.register("_in_bars", bars)
+    con.register("_in_bars", pa.Table.from_pandas(bars, preserve_index=False))
     try:
         source = "_in_bars" if _appends_only(con, bars) else _new_rows(con, bars)
         count = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
@@ -441,7 +441,7 @@ def _write_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, stamp: datet
 
 _SERIES_UPSERT = """
     INSERT INTO series
-    SELECT symbol, interval, last(source ORDER BY ts), min(ts), max(ts), count(*)
+    SELECT symbol, interval, arg_max(source, ts), min(ts), max(ts), count(*)
     FROM {source} GROUP BY symbol, interval
     ON CONFLICT (symbol, interval) DO UPDATE SET
         source = excluded.source,
@@ -452,15 +452,13 @@ _SERIES_UPSERT = """
 
 
 def _appends_only(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> bool:
-    """True when every bar is newer than the last stored bar of its series."""
-    firsts = con.execute(
-        """
-        SELECT count(*) FROM (
-            SELECT symbol, interval, min(ts) AS first_new FROM _in_bars GROUP BY ALL
-        ) n JOIN series s USING (symbol, interval) WHERE n.first_new <= s.last_ts
-        """
+    """True when every bar is newer than every stored bar of the batch's series (then
+    nothing can conflict; a False only means the slower anti-join path is taken)."""
+    newest = con.execute(
+        "SELECT max(last_ts) FROM series WHERE symbol IN ? AND interval IN ?",
+        [bars["symbol"].unique().tolist(), bars["interval"].unique().tolist()],
     ).fetchall()[0][0]
-    return firsts == 0
+    return newest is None or bars["ts"].min() > pd.Timestamp(newest)
 
 
 def _new_rows(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> str:

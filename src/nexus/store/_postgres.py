@@ -107,8 +107,8 @@ _SESSION = (
 _INDEX_WALK = "SET LOCAL enable_bitmapscan = off"
 _TS = "datetime64[us, UTC]"
 _START_HINT = (
-    "start PostgreSQL (for example `pg_ctlcluster 15 main start` or "
-    "`docker compose up -d postgres`), or point NEXUS_STORE_URL at a reachable server"
+    "start PostgreSQL (on Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`), "
+    "or point NEXUS_STORE_URL at a reachable server"
 )
 
 

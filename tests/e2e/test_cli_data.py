@@ -53,3 +53,23 @@ def test_sim_ingest_status_and_export(nexus: Nexus, tmp_path: Path) -> None:
 def test_version_and_help(nexus: Nexus) -> None:
     assert nexus("version").stdout.strip() == "0.1.0"
     assert "ingest" in nexus("--help").stdout
+
+
+def test_sim_config_file_with_command_line_override(nexus: Nexus) -> None:
+    config = Path(__file__).parents[2] / "configs" / "simulator" / "default.yaml"
+    result = nexus(
+        "ingest", "sim", "--config", str(config), "--symbols", "2", "--sessions", "1", "--json"
+    )
+    assert result.code == 0, result.stderr
+    assert result.json()["totals"]["stored"] == 2 * 390
+
+
+def test_sim_config_file_errors_are_one_line(nexus: Nexus, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("alpha: 0.1\nbogus: 1\n")
+    result = nexus("ingest", "sim", "--config", str(bad))
+    assert result.code == 1
+    assert (
+        result.stderr.strip()
+        == "nexus: error: invalid SimulatorConfig: bogus: Extra inputs are not permitted"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from nexus.bus import TOPIC_BARS, InProcessBus
 from nexus.cli._app import app, settings_of
@@ -76,6 +77,10 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
 @ingest_app.command("sim")
 def ingest_sim(
     ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML simulator config (see configs/simulator/); options override it."),
+    ] = None,
     symbols: Annotated[int, typer.Option(help="Number of simulated symbols.")] = 20,
     sectors: Annotated[
         int | None, typer.Option(help="Number of sectors; default min(4, symbols).")
@@ -98,20 +103,48 @@ def ingest_sim(
     """Simulate a market (deterministic, offline) and ingest it."""
     from nexus.sources.simulator import SimulatorConfig, SimulatorSource
 
-    fields = {
+    options = {
         "symbols": symbols,
-        "sectors": sectors if sectors else max(1, min(4, symbols)),
+        "sectors": sectors,
         "sessions": sessions,
         "interval": interval,
         "seed": seed,
         "alpha": alpha,
+        "start": _date(start, "--start"),
     }
-    if start is not None:
-        fields["start"] = _date(start, "--start")
-    source = SimulatorSource(SimulatorConfig(**fields), speed=speed)
-    _run(ctx, source, as_json=as_json, resample=resample, target=f"{symbols} symbols")
+    fields = _yaml_config(config) if config else {}
+    given = {k: v for k, v in options.items() if v is not None}
+    if config:  # a config file is the base; only options typed on the command line override it
+        given = {k: v for k, v in given.items() if _typed(ctx, k)}
+    sim = SimulatorConfig(**{**fields, **given})
+    source = SimulatorSource(sim, speed=speed)
+    _run(ctx, source, as_json=as_json, resample=resample, target=f"{sim.symbols} symbols")
     if live:
         _run_live(ctx, source, max_bars=max_bars, as_json=as_json)
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _yaml_config(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", fix="check the --config path")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(
+            f"config file {path} is not valid YAML{line}", fix="fix its syntax"
+        ) from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"config file {path} does not hold a mapping of settings",
+            fix="write it as `key: value` lines (see configs/simulator/default.yaml)",
+        )
+    return loaded
 
 
 def _run_live(ctx: typer.Context, source, *, max_bars: int | None, as_json: bool) -> None:

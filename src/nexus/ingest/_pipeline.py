@@ -296,7 +296,9 @@ class Ingestor:
         parts = []
         for symbol, bars in good.groupby("symbol", sort=False):
             calendar = calendars.get(symbol, DEFAULT_CALENDAR)
-            parts.extend(resample_bars(bars, to, calendar=calendar) for to in self.resample_to)
+            parts.extend(
+                resample_bars(bars, to, calendar=calendar, edges="drop") for to in self.resample_to
+            )
         return pd.concat(parts, ignore_index=True)
 
     def _publish(self, batch: SourceBatch) -> None:

@@ -19,7 +19,11 @@ __all__ = ["resample_bars"]
 
 
 def resample_bars(
-    bars: pd.DataFrame, to: Interval | str, *, calendar: str = DEFAULT_CALENDAR
+    bars: pd.DataFrame,
+    to: Interval | str,
+    *,
+    calendar: str = DEFAULT_CALENDAR,
+    edges: str = "keep",
 ) -> pd.DataFrame:
     """Aggregate ``bars`` to the coarser interval ``to``.
 
@@ -31,6 +35,11 @@ def resample_bars(
         The target interval; must be coarser than the input's.
     calendar : str
         The exchange calendar whose sessions bound the bars.
+    edges : {"keep", "drop"}
+        What to do with a symbol's first and last coarse bar when the input
+        starts after its bucket opens or ends before its bucket closes: keep
+        them (partial), or drop them, as the ingest stage does, since a stored
+        bar is never rewritten and a partial one would stay wrong.
 
     Returns
     -------
@@ -68,8 +77,12 @@ def resample_bars(
     frame = bars.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
     ts = ts_array(frame["ts"])
     sessions = Sessions(calendar, pd.Timestamp(ts.min()).date(), pd.Timestamp(ts.max()).date())
-    label = _bucket_labels(ts, sessions, target)
-    return _aggregate(frame, label, target)
+    label, start, end = _buckets(ts, sessions, target)
+    out, first, last = _aggregate(frame, label, target)
+    if edges == "drop":
+        step = np.timedelta64(source_interval.seconds * 1_000_000, "us")
+        out = out.loc[_complete_edges(frame, ts, start, end, step, first, last)]
+    return out.reset_index(drop=True)
 
 
 def _single_interval(bars: pd.DataFrame) -> Interval:
@@ -82,7 +95,10 @@ def _single_interval(bars: pd.DataFrame) -> Interval:
     return Interval.parse(intervals[0])
 
 
-def _bucket_labels(ts: np.ndarray, sessions: Sessions, target: Interval) -> np.ndarray:
+def _buckets(
+    ts: np.ndarray, sessions: Sessions, target: Interval
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label, open and close of the coarse bucket of each fine bar, shape (n,) each."""
     idx = sessions.locate(ts)
     if (idx < 0).any():
         first = pd.Timestamp(ts[np.flatnonzero(idx < 0)[0]])
@@ -90,14 +106,31 @@ def _bucket_labels(ts: np.ndarray, sessions: Sessions, target: Interval) -> np.n
             f"bar at {first} is outside every {sessions.calendar} session",
             fix="ingest (and so validate) the bars before resampling them",
         )
+    opens, closes = sessions.opens[idx], sessions.closes[idx]
     if target is Interval.D1:
-        return sessions.labels.tz_localize(None).to_numpy().astype("datetime64[us]")[idx]
+        labels = sessions.labels.tz_localize(None).to_numpy().astype("datetime64[us]")[idx]
+        return labels, opens, closes
     step = np.timedelta64(target.seconds * 1_000_000, "us")
-    opens = sessions.opens[idx]
-    return opens + ((ts - opens) // step) * step
+    start = opens + ((ts - opens) // step) * step
+    return start, start, np.minimum(start + step, closes)
 
 
-def _aggregate(frame: pd.DataFrame, label: np.ndarray, target: Interval) -> pd.DataFrame:
+def _complete_edges(frame, ts, start, end, step, first, last) -> np.ndarray:
+    """False for a symbol's first coarse bar if the input starts inside it, and for its
+    last if the input stops inside it."""
+    keep = np.ones(len(first), dtype=bool)
+    symbol = frame["symbol"].to_numpy()
+    opens_first = np.r_[True, symbol[first[1:]] != symbol[first[:-1]]]
+    closes_last = np.r_[symbol[last[1:]] != symbol[last[:-1]], True]
+    keep &= ~(opens_first & (ts[first] > start[first]))
+    keep &= ~(closes_last & (ts[last] + step < end[last]))
+    return keep
+
+
+def _aggregate(
+    frame: pd.DataFrame, label: np.ndarray, target: Interval
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Coarse bars, and the row of the first and last fine bar of each."""
     symbol_code = pd.factorize(frame["symbol"])[0]
     new_group = np.ones(len(frame), dtype=bool)
     new_group[1:] = (symbol_code[1:] != symbol_code[:-1]) | (label[1:] != label[:-1])
@@ -116,4 +149,4 @@ def _aggregate(frame: pd.DataFrame, label: np.ndarray, target: Interval) -> pd.D
             "source": frame["source"].to_numpy()[starts],
         }
     )
-    return bars_frame(out)
+    return bars_frame(out), starts, ends

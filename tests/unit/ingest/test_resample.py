@@ -110,3 +110,18 @@ def test_resampling_to_a_finer_interval_is_refused() -> None:
 def test_bars_outside_sessions_are_refused() -> None:
     with pytest.raises(DataError, match="outside every XNYS session"):
         resample_bars(bars(["2025-01-04 15:00"]), "5m")
+
+
+def test_partial_edge_buckets_can_be_dropped() -> None:
+    # starts at 14:32 (inside the 14:30 bucket), ends at 14:41 (inside the 14:40 bucket)
+    one = bars(pd.date_range("2025-01-02 14:32", "2025-01-02 14:41", freq="min"))
+    assert [str(t)[11:16] for t in resample_bars(one, "5m")["ts"]] == ["14:30", "14:35", "14:40"]
+    kept = resample_bars(one, "5m", edges="drop")
+    assert [str(t)[11:16] for t in kept["ts"]] == ["14:35"]
+
+
+def test_complete_session_keeps_its_edges() -> None:
+    day = bars(pd.date_range("2024-11-29 14:30", "2024-11-29 17:59", freq="min"))  # half day
+    assert len(resample_bars(day, "1h", edges="drop")) == 4  # last bar 17:30-18:00 is complete
+    assert len(resample_bars(day, "1d", edges="drop")) == 1
+    assert resample_bars(day.iloc[1:], "1d", edges="drop").empty

@@ -95,8 +95,11 @@ def status(
     else:
         stdout.print(frame_table(series_summary(series), "bars by interval (--detail per symbol)"))
     stdout.print(f"corporate actions: {actions:,}   news items: {news:,}")
-    title = "quarantine (rejected rows are not stored; flagged rows are stored)"
-    stdout.print(frame_table(quarantine, title) if len(quarantine) else "quarantine: empty")
+    if quarantine.empty:
+        stdout.print("quarantine: empty")
+        return
+    stdout.print(frame_table(quarantine, "quarantine"))
+    stdout.print("[dim]rejected rows were not stored; flagged rows were stored and marked[/]")
 
 
 @data_app.command("quarantine")

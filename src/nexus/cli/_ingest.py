@@ -62,6 +62,12 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
         emit_json(report.to_dict())
         return
     totals = report.to_dict()["totals"]
+    if totals["rows"] == 0:
+        stdout.print(
+            f"nothing new from {report.source}: the store already holds everything it offers "
+            f"[dim](run {report.run_id}; see `nexus data status`)[/]"
+        )
+        return
     stdout.print(
         f"[bold green]ingested[/] {report.source}: {totals['stored']:,} new bars stored, "
         f"{totals['already_stored']:,} already stored, {totals['rejected']:,} rows quarantined, "

@@ -73,6 +73,8 @@ class DuckDBStore:
                 fix="another Nexus process holds it; stop that process, or set "
                 "NEXUS_STORE_URL=postgresql://... to share one store between processes",
             ) from exc
+        self._series_cache: dict[tuple[str, str], _SeriesStat] | None = None
+        self._start_cache: dict[tuple, pd.Timestamp] = {}
         self._con.execute("SET TimeZone = 'UTC'")
         # checkpoint in large steps: small commits only append to the write-ahead log
         self._con.execute("SET checkpoint_threshold = '256MB'")
@@ -128,6 +130,7 @@ class DuckDBStore:
             return WriteResult()
         stamp = now_utc()
         counts: dict[str, int] = {}
+        self._series_cache = None
         try:
             with self._transaction() as con:
                 for name, frame in frames.items():
@@ -210,11 +213,14 @@ class DuckDBStore:
         stats = self._series_stats(symbol_list(symbols) or [], interval)
         if not stats or n <= 0:
             return sort_bars(pd.DataFrame())
-        memo: dict[tuple[str, pd.Timestamp], pd.Timestamp] = {}
+        memo = self._start_cache
         for st in stats.values():
-            if (st.calendar, st.last) not in memo:
-                memo[st.calendar, st.last] = calendar_start(st.calendar, interval, st.last, n)
-        starts = {s: memo[st.calendar, st.last] for s, st in stats.items()}
+            key = (st.calendar, interval, st.last, n)
+            if key not in memo:
+                if len(memo) > 1024:
+                    memo.clear()
+                memo[key] = calendar_start(st.calendar, interval, st.last, n)
+        starts = {s: memo[st.calendar, interval, st.last, n] for s, st in stats.items()}
         while True:
             frame, got = _tail(self._rows_since(list(stats), interval, min(starts.values())), n)
             short = [
@@ -236,16 +242,21 @@ class DuckDBStore:
         return table.to_pandas(types_mapper=_ARROW_TYPES.get)
 
     def _series_stats(self, symbols: list[str], interval: Interval) -> dict[str, _SeriesStat]:
-        rows = self._con.sql(
-            "SELECT s.symbol, s.first_ts, s.last_ts, s.n_bars, coalesce(y.calendar, $default) "
-            "FROM series s LEFT JOIN symbols y USING (symbol) "
-            "WHERE s.interval = $interval AND s.symbol IN $symbols",
-            params={"default": DEFAULT_CALENDAR, "interval": interval.value, "symbols": symbols},
-        ).fetchall()
-        return {
-            s: _SeriesStat(_utc(first), _utc(last), int(count), calendar)
-            for s, first, last, count, calendar in rows
-        }
+        """Range, count and calendar of each stored series, from a copy of the small
+        ``series`` table that this store refreshes after its own writes (DuckDB lets
+        no other process write the file while it is open)."""
+        if self._series_cache is None:
+            rows = self._con.sql(
+                "SELECT s.symbol, s.interval, s.first_ts, s.last_ts, s.n_bars, "
+                "coalesce(y.calendar, $default) FROM series s LEFT JOIN symbols y USING (symbol)",
+                params={"default": DEFAULT_CALENDAR},
+            ).fetchall()
+            self._series_cache = {
+                (s, i): _SeriesStat(_utc(first), _utc(last), int(count), calendar)
+                for s, i, first, last, count, calendar in rows
+            }
+        cache = self._series_cache
+        return {s: cache[s, interval.value] for s in symbols if (s, interval.value) in cache}
 
     def last_timestamps(
         self, interval: Interval | str, symbols: Sequence[str] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -73,3 +74,16 @@ def test_sim_config_file_errors_are_one_line(nexus: Nexus, tmp_path: Path) -> No
         result.stderr.strip()
         == "nexus: error: invalid SimulatorConfig: bogus: Extra inputs are not permitted"
     )
+
+
+def test_catalog_lists_each_file_with_its_checksum(nexus: Nexus, tmp_path: Path) -> None:
+    csv = tmp_path / "acme.csv"
+    csv.write_text("Date,Open,High,Low,Close,Volume\n2025-01-02,10,11,9,10.5,1000\n")
+    assert nexus("ingest", "files", str(csv)).code == 0
+    entries = nexus("data", "catalog", "--json").json()
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["source"] == "files"
+    assert entry["path"] == str(csv)
+    assert entry["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert (entry["symbols"], entry["interval"], entry["rows"]) == (["ACME"], "1d", 1)

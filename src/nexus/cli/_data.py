@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -187,3 +188,68 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str) -> str:
     else:
         frame.to_csv(path, index=False)
     return str(path)
+
+
+def catalog_rows(log: pd.DataFrame) -> list[dict]:
+    """One entry per loaded file (files source) or per run (other sources), newest first."""
+    rows = []
+    for run in log.itertuples(index=False):
+        params = json.loads(run.params or "{}")
+        base = {
+            "run_id": run.run_id,
+            "source": run.source,
+            "status": run.status,
+            "ingested_at": run.started_at,
+        }
+        files = params.get("files") or [None]
+        for entry in files:
+            if entry is None:
+                rows.append(
+                    {
+                        **base,
+                        "path": run.target,
+                        "sha256": run.checksum,
+                        "bars": int(run.n_bars),
+                        "rejected": int(run.n_rejected),
+                    }
+                )
+            else:
+                rows.append({**base, **entry})
+    return rows
+
+
+@data_app.command("catalog")
+def catalog(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Most ingest runs to include.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """What was loaded, from where: every ingest run and every file it read, with checksums."""
+    with open_store(settings_of(ctx)) as store:
+        rows = catalog_rows(store.ingest_log(limit=limit))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        stdout.print("nothing ingested yet")
+        return
+    table = pd.DataFrame(rows)
+    table["sha256"] = table["sha256"].fillna("").astype(str).str[:12]
+    shown = [
+        c
+        for c in (
+            "ingested_at",
+            "source",
+            "status",
+            "path",
+            "sha256",
+            "format",
+            "symbols",
+            "interval",
+            "rows",
+            "bars",
+            "rejected",
+        )
+        if c in table
+    ]
+    stdout.print(frame_table(table[shown], "data catalog (newest first)"))

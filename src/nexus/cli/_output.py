@@ -65,9 +65,15 @@ def frame_table(frame: pd.DataFrame, title: str) -> Table:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M") if value.tzinfo else str(value.date())
     if isinstance(value, float):
+        if value.is_integer():
+            return f"{value:,.0f}"
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int | np.integer):
         return f"{value:,}"

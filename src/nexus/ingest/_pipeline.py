@@ -210,8 +210,12 @@ class Ingestor:
         status, message = "ok", ""
         try:
             async for batch in source.stream(since=self._since(source)):
-                report.batches.append(self._ingest_batch(batch, report, source.name, calendars))
-                self._publish(batch)
+                # a bar time whose rows are all bad is quarantined; the stream goes on
+                prepared = self._prepare(
+                    batch, report.run_id, source.name, calendars, refuse_empty=False
+                )
+                report.batches.append(self._store(prepared))
+                self._publish(prepared.good)
                 if self.on_batch:
                     self.on_batch(report.batches[-1], len(report.batches), None)
                 if (stop is not None and stop.is_set()) or (
@@ -227,15 +231,20 @@ class Ingestor:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _ingest_batch(
-        self, batch: SourceBatch, report: IngestReport, source: str, calendars: dict[str, str]
-    ) -> BatchReport:
-        return self._store(self._prepare(batch, report.run_id, source, calendars))
-
     def _prepare(
-        self, batch: SourceBatch, run_id: str, source: str, calendars: dict[str, str]
+        self,
+        batch: SourceBatch,
+        run_id: str,
+        source: str,
+        calendars: dict[str, str],
+        *,
+        refuse_empty: bool = True,
     ) -> _Prepared:
-        """Validate, quarantine and resample one batch (no store access)."""
+        """Validate, quarantine and resample one batch (no store access).
+
+        With ``refuse_empty``, a batch that holds rows but none usable raises
+        :class:`NoUsableRowsError` instead of being quarantined.
+        """
         calendars.update(_calendars_of(batch.symbols))
         bars = batch.bars if batch.bars is not None else pd.DataFrame()
         result = None
@@ -246,7 +255,7 @@ class Ingestor:
         good = result.good if result else bars
         quarantine = _quarantine_of(batch, result, run_id=run_id, source=source)
         rows = len(bars) + (len(batch.rejects) if batch.rejects is not None else 0)
-        if rows and good.empty:
+        if refuse_empty and rows and good.empty:
             raise _no_usable_rows(batch.label, rows, quarantine)
         return _Prepared(
             batch=batch,
@@ -301,10 +310,11 @@ class Ingestor:
             )
         return pd.concat(parts, ignore_index=True)
 
-    def _publish(self, batch: SourceBatch) -> None:
-        if self.bus is None or batch.bars is None or batch.bars.empty:
+    def _publish(self, good: pd.DataFrame) -> None:
+        """Publish the stored (valid) bars, one event per interval and bar time."""
+        if self.bus is None or good.empty:
             return
-        for (interval, ts), bars in batch.bars.groupby(["interval", "ts"], sort=True):
+        for (interval, ts), bars in good.groupby(["interval", "ts"], sort=True):
             event = BarsClosed(
                 interval=Interval.parse(interval),
                 ts=pd.Timestamp(ts).to_pydatetime(),

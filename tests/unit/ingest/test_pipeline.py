@@ -157,3 +157,22 @@ def test_live_run_publishes_stored_bars_on_the_bus(store: DuckDBStore) -> None:
     assert [e.ts for e in events] == [t.to_pydatetime() for t in bars["ts"]]
     assert [e.bars[0].close for e in events] == bars["close"].tolist()
     assert store.ingest_log()["status"].tolist() == ["ok"]
+
+
+def test_live_run_quarantines_bad_bars_publishes_only_good_ones_and_goes_on(
+    store: DuckDBStore,
+) -> None:
+    bars = minute_bars(3)
+    bars.loc[1, "low"] = -5.0  # the second bar time is all bad
+    batches = [SourceBatch(label=str(t), bars=bars[bars["ts"] == t]) for t in bars["ts"]]
+
+    async def run():
+        bus = InProcessBus()
+        events = bus.subscribe(TOPIC_BARS)
+        report = await Ingestor(store, bus=bus).run_live(ListSource(batches))
+        return report, [await events.get() for _ in range(events.pending())]
+
+    report, events = asyncio.run(run())
+    assert [b.stored for b in report.batches] == [1, 0, 1]
+    assert [e.ts for e in events] == [bars["ts"].iloc[0], bars["ts"].iloc[2]]
+    assert store.read_quarantine()["reason"].tolist() == ["non_positive_price"]

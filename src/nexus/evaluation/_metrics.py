@@ -1,0 +1,130 @@
+"""Classification metrics for three-class direction models, and honest baselines.
+
+Classes are indices into :data:`nexus.datasets.CLASSES`: 0 DOWN, 1 NEUTRAL, 2 UP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "EPS",
+    "classification_metrics",
+    "conditional_baseline",
+    "edge_significance",
+    "majority_baseline",
+]
+
+EPS = 1e-12
+_DOWN, _NEUTRAL, _UP = 0, 1, 2
+
+
+def _precision_recall(y: np.ndarray, pred: np.ndarray, cls: int) -> tuple[float, float, float]:
+    tp = float(np.sum((pred == cls) & (y == cls)))
+    predicted = float(np.sum(pred == cls))
+    actual = float(np.sum(y == cls))
+    precision = tp / predicted if predicted else 0.0
+    recall = tp / actual if actual else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1, precision and recall for UP and DOWN, log-loss and Brier score.
+
+    Parameters
+    ----------
+    y : ndarray of int, shape (n,)
+        True classes (0 DOWN, 1 NEUTRAL, 2 UP).
+    proba : ndarray of float, shape (n, 3)
+        Predicted class probabilities; the predicted class is the arg-max.
+
+    Returns
+    -------
+    dict
+        ``n, accuracy, macro_f1`` (over the three classes), ``macro_f1_updown``
+        (over UP and DOWN), ``precision_up, recall_up, precision_down,
+        recall_down, log_loss, brier`` (mean squared distance to the one-hot
+        truth, summed over classes).
+
+    Examples
+    --------
+    >>> y = np.array([0, 2, 2, 1])
+    >>> p = np.array([[.8, .1, .1], [.1, .1, .8], [.6, .2, .2], [.2, .6, .2]])
+    >>> m = classification_metrics(y, p)
+    >>> m["accuracy"], round(m["recall_up"], 2), round(m["precision_down"], 2)
+    (0.75, 0.5, 0.5)
+    """
+    y = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    pred = proba.argmax(axis=1)
+    per = {c: _precision_recall(y, pred, c) for c in (_DOWN, _NEUTRAL, _UP)}
+    onehot = np.eye(3)[y]
+    picked = np.clip(proba[np.arange(len(y)), y], EPS, 1.0)
+    return {
+        "n": int(len(y)),
+        "accuracy": float(np.mean(pred == y)) if len(y) else float("nan"),
+        "macro_f1": float(np.mean([per[c][2] for c in per])),
+        "macro_f1_updown": float((per[_UP][2] + per[_DOWN][2]) / 2),
+        "precision_up": per[_UP][0],
+        "recall_up": per[_UP][1],
+        "precision_down": per[_DOWN][0],
+        "recall_down": per[_DOWN][1],
+        "log_loss": float(-np.mean(np.log(picked))) if len(y) else float("nan"),
+        "brier": float(np.mean(np.sum((proba - onehot) ** 2, axis=1))) if len(y) else float("nan"),
+    }
+
+
+def majority_baseline(train_y: np.ndarray, n: int) -> np.ndarray:
+    """Always the training set's class frequencies (its arg-max is the majority class).
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+    """
+    freq = np.bincount(np.asarray(train_y, dtype=np.int64), minlength=3).astype(np.float64)
+    freq = (freq + 1.0) / (freq.sum() + 3.0)  # Laplace: no class gets probability 0
+    return np.tile(freq, (n, 1))
+
+
+def conditional_baseline(
+    train_y: np.ndarray, train_key: np.ndarray, key: np.ndarray
+) -> np.ndarray:
+    """Class frequencies on the training set conditional on a discrete key.
+
+    With ``key = sign(last 1-bar return)`` this is the "sign of the last
+    return" baseline made probabilistic: its arg-max is the class most often
+    seen after that sign in training.
+
+    Parameters
+    ----------
+    train_y : ndarray of int, shape (m,)
+    train_key, key : ndarray of int, shape (m,) and (n,)
+        A small integer per sample (e.g. -1, 0, +1).
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+    """
+    out = np.tile(majority_baseline(train_y, 1)[0], (len(key), 1))
+    for value in np.unique(train_key):
+        mask = train_key == value
+        out[key == value] = majority_baseline(np.asarray(train_y)[mask], 1)[0]
+    return out
+
+
+def edge_significance(y: np.ndarray, model_proba: np.ndarray, baseline_proba: np.ndarray) -> float:
+    """One-sided p-value that the model's accuracy exceeds the baseline's by chance alone.
+
+    A binomial test of the model's hits against the baseline's accuracy on the
+    same samples (the baseline's accuracy is taken as known). Small p: the
+    model is significantly more accurate.
+    """
+    y = np.asarray(y)
+    hits = int(np.sum(model_proba.argmax(axis=1) == y))
+    p0 = float(np.mean(baseline_proba.argmax(axis=1) == y))
+    if len(y) == 0:
+        return 1.0
+    p0 = min(max(p0, 1e-9), 1 - 1e-9)
+    return float(stats.binomtest(hits, len(y), p0, alternative="greater").pvalue)

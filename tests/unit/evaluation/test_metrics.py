@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, log_loss, precision_score
+
+from nexus.evaluation import (
+    classification_metrics,
+    conditional_baseline,
+    edge_significance,
+    majority_baseline,
+)
+
+
+@pytest.fixture
+def sample() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 500)
+    proba = rng.dirichlet([1, 1, 1], 500)
+    proba[np.arange(250), y[:250]] += 1.0  # half the rows lean to the truth
+    return y, proba / proba.sum(axis=1, keepdims=True)
+
+
+def test_metrics_match_scikit_learn(sample) -> None:
+    y, proba = sample
+    pred = proba.argmax(axis=1)
+    m = classification_metrics(y, proba)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["macro_f1_updown"] == pytest.approx(f1_score(y, pred, labels=[0, 2], average="macro"))
+    assert m["precision_up"] == pytest.approx(precision_score(y, pred, labels=[2], average="macro"))
+    assert m["log_loss"] == pytest.approx(log_loss(y, proba, labels=[0, 1, 2]))
+    up_brier = brier_score_loss(y == 2, proba[:, 2])
+    assert m["brier"] > up_brier  # summed over three classes
+
+
+def test_baselines() -> None:
+    train_y = np.array([2, 2, 2, 0, 1])
+    assert majority_baseline(train_y, 4).argmax(axis=1).tolist() == [2, 2, 2, 2]
+    key_train = np.array([1, 1, 1, -1, 0])
+    cond = conditional_baseline(np.array([2, 2, 2, 0, 0]), key_train, np.array([1, -1, 0]))
+    assert cond.argmax(axis=1).tolist() == [2, 0, 0]
+    assert np.allclose(cond.sum(axis=1), 1.0)
+
+
+def test_edge_significance_detects_a_real_edge_and_not_a_coin() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 4000) * 2  # DOWN or UP
+    base = majority_baseline(y, len(y))
+    good = np.eye(3)[np.where(rng.random(len(y)) < 0.56, y, 2 - y)]
+    coin = np.eye(3)[rng.integers(0, 2, len(y)) * 2]
+    assert edge_significance(y, good, base) < 1e-6
+    assert edge_significance(y, coin, base) > 0.01

@@ -63,7 +63,7 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]
     onehot = np.eye(3)[y]
     picked = np.clip(proba[np.arange(len(y)), y], EPS, 1.0)
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "accuracy": float(np.mean(pred == y)) if len(y) else float("nan"),
         "macro_f1": float(np.mean([per[c][2] for c in per])),
         "macro_f1_updown": float((per[_UP][2] + per[_DOWN][2]) / 2),
@@ -88,9 +88,7 @@ def majority_baseline(train_y: np.ndarray, n: int) -> np.ndarray:
     return np.tile(freq, (n, 1))
 
 
-def conditional_baseline(
-    train_y: np.ndarray, train_key: np.ndarray, key: np.ndarray
-) -> np.ndarray:
+def conditional_baseline(train_y: np.ndarray, train_key: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Class frequencies on the training set conditional on a discrete key.
 
     With ``key = sign(last 1-bar return)`` this is the "sign of the last
@@ -100,6 +98,7 @@ def conditional_baseline(
     Parameters
     ----------
     train_y : ndarray of int, shape (m,)
+        Training classes.
     train_key, key : ndarray of int, shape (m,) and (n,)
         A small integer per sample (e.g. -1, 0, +1).
 

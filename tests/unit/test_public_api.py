@@ -13,6 +13,7 @@ PACKAGES = [
     "nexus.domain",
     "nexus.errors",
     "nexus.ingest",
+    "nexus.labels",
     "nexus.sources",
     "nexus.sources.files",
     "nexus.sources.samples",

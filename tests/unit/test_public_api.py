@@ -14,12 +14,14 @@ PACKAGES = [
     "nexus.errors",
     "nexus.ingest",
     "nexus.labels",
+    "nexus.models",
     "nexus.sources",
     "nexus.sources.files",
     "nexus.sources.samples",
     "nexus.sources.simulator",
     "nexus.sources.yahoo",
     "nexus.store",
+    "nexus.training",
 ]
 
 

@@ -1,0 +1,62 @@
+"""Point-in-time features: one declarative spec, batch over history and online bar by bar.
+
+:class:`FeatureSpec` (YAML, ``configs/features/default.yaml``) says which features
+to compute; :class:`FeaturePipeline` computes them over a history of bars
+(``transform``, for training) or one bar time at a time (``online()``, for the
+live engine), and the two agree within 1e-9 after each feature's warm-up.
+:class:`FeatureScaler` is fitted on the training window only and saved as JSON
+with the model. See ``docs/features.md``.
+
+>>> from nexus.features import FeaturePipeline, FeatureSpec
+>>> pipe = FeaturePipeline(FeatureSpec.default())
+>>> pipe.names[:4], pipe.warmup
+(('ret_1', 'ret_5', 'ret_15', 'ret_60'), 449)
+"""
+
+from nexus.features._online import OnlineFeatures
+from nexus.features._pipeline import FeaturePipeline
+from nexus.features._scaler import FeatureScaler
+from nexus.features._spec import (
+    AtrParams,
+    BollingerParams,
+    CalendarParams,
+    ClosePositionParams,
+    EmaDistanceParams,
+    FeatureParams,
+    FeatureSet,
+    FeatureSpec,
+    HighLowRangeParams,
+    LogReturnParams,
+    MacdParams,
+    MarketBetaParams,
+    MarketReturnParams,
+    RealizedVolParams,
+    RsiParams,
+    VolumeImbalanceParams,
+    VolumeZscoreParams,
+)
+from nexus.features._warmup import SEED_DECAY
+
+__all__ = [
+    "SEED_DECAY",
+    "AtrParams",
+    "BollingerParams",
+    "CalendarParams",
+    "ClosePositionParams",
+    "EmaDistanceParams",
+    "FeatureParams",
+    "FeaturePipeline",
+    "FeatureScaler",
+    "FeatureSet",
+    "FeatureSpec",
+    "HighLowRangeParams",
+    "LogReturnParams",
+    "MacdParams",
+    "MarketBetaParams",
+    "MarketReturnParams",
+    "OnlineFeatures",
+    "RealizedVolParams",
+    "RsiParams",
+    "VolumeImbalanceParams",
+    "VolumeZscoreParams",
+]

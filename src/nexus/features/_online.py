@@ -1,0 +1,318 @@
+"""The online mode: one bar time at a time, from bounded per-symbol buffers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from nexus.domain import ts_array
+from nexus.errors import DataError
+from nexus.features._blocks import LOGC, MKT, R1, Now, SymbolState
+from nexus.features._engine import (
+    OHLCV,
+    Plan,
+    SortedBars,
+    check_columns,
+    compute,
+    sort_bars,
+    to_frame,
+)
+from nexus.features._windows import Ring
+
+__all__ = ["OnlineFeatures"]
+
+_NO_CALENDAR = Now(0, 0, 0, 0)
+
+
+def _epoch_us(col: pd.Series) -> np.ndarray:
+    """A ts column as int64 microseconds since 1970 UTC (naive values are UTC), shape (m,)."""
+    arr = col.array
+    if isinstance(arr, pd.arrays.DatetimeArray):
+        return arr.as_unit("us").asi8
+    return ts_array(col).view(np.int64)
+
+
+def _ts_us(ts: object) -> int:
+    """Microseconds since 1970 UTC of an int (already us), datetime64, Timestamp or datetime.
+
+    Naive times are taken as UTC.
+    """
+    if isinstance(ts, int | np.integer):
+        return int(ts)
+    if isinstance(ts, np.datetime64):
+        return int(ts.astype("datetime64[us]").astype(np.int64))
+    return int(pd.Timestamp(ts).as_unit("us").value // 1000)
+
+
+class OnlineFeatures:
+    """Features of the newest bar of each symbol, equal to the batch values within 1e-9.
+
+    Made by :meth:`FeaturePipeline.online`. Each symbol keeps a ring of its last
+    ``buffer_bars`` bars (and a few derived series); every call recomputes each
+    feature of the new bar from those buffers with the batch formula (TA-Lib on
+    the last ``warm-up + 1`` closes for the smoothed indicators). Nothing here
+    touches pandas except the DataFrame in and out of :meth:`update`.
+
+    Parameters
+    ----------
+    plan : Plan
+        The compiled feature spec.
+
+    Examples
+    --------
+    >>> from nexus.features import FeaturePipeline
+    >>> from nexus.sources.simulator import SimulatorConfig, simulate
+    >>> bars = simulate(SimulatorConfig(symbols=2, sessions=3, interval="5m")).bars
+    >>> pipe = FeaturePipeline()
+    >>> history, last = bars[bars.ts < bars.ts.max()], bars[bars.ts == bars.ts.max()]
+    >>> online = pipe.online().warm(history)
+    >>> row = online.update(last)
+    >>> row.shape == (2, 2 + len(pipe.names))
+    True
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._states: dict[str, SymbolState] = {}
+        self._interval: str | None = None
+        self._row = np.empty(len(plan.names))
+        self._blocks = list(zip(plan.blocks, plan.slices, strict=True))
+        self._lag_bases = np.array(plan.lag_bases, dtype=np.intp)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Feature column names, in column order."""
+        return self._plan.names
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols with state, sorted."""
+        return tuple(sorted(self._states))
+
+    @property
+    def buffer_bars(self) -> int:
+        """Bars of history each symbol keeps."""
+        return self._plan.bar_window
+
+    def _new_state(self) -> SymbolState:
+        st = SymbolState(self._plan.bar_window, self._plan.rings)
+        if self._plan.lags:
+            st.rings["lags"] = Ring(len(self._plan.lag_bases), self._plan.max_lag + 1)
+        return st
+
+    # ------------------------------------------------------------------ warm
+
+    def warm(self, history: pd.DataFrame) -> OnlineFeatures:
+        """Rebuild every symbol's state from stored bars (replacing any earlier state).
+
+        Parameters
+        ----------
+        history : DataFrame, shape (n, >= 7)
+            A bar frame, any order, for example ``store.last_bars(symbols, interval,
+            pipeline.warmup)``. With at least ``pipeline.warmup`` bars of a symbol,
+            its next update equals the batch value over its full history. A symbol
+            with fewer bars than the longest symbol is taken as complete (a new
+            listing); the market return is treated as unknown at or before the
+            first bar of the longest symbols, which may be truncated.
+
+        Returns
+        -------
+        OnlineFeatures
+            ``self``.
+        """
+        bars = sort_bars(history, "warm-up history")
+        self._states = {}
+        self._interval = bars.interval
+        if not len(bars):
+            return self
+        computed = compute(self._plan, bars, market_from=_market_from(bars))
+        for symbol, a, z in bars.segments():
+            self._states[symbol] = self._seed(bars, computed.features, computed.series, a, z)
+        return self
+
+    def _seed(
+        self, bars: SortedBars, features: np.ndarray, series: np.ndarray, a: int, z: int
+    ) -> SymbolState:
+        st = self._new_state()
+        keep = max(a, z - self._plan.bar_window)
+        st.bars.load(series[:, keep:z])
+        for block, cols in self._blocks:
+            block.load(st, features[cols, a:z])
+        if self._plan.lags:
+            st.rings["lags"].load(features[self._lag_bases, a:z])
+        st.count = z - a
+        st.last_ts = int(bars.ts[z - 1])
+        return st
+
+    # ------------------------------------------------------------------ update
+
+    def update(self, bars_at_ts: pd.DataFrame) -> pd.DataFrame:
+        """Features of the bars of one timestamp (one row per symbol).
+
+        Parameters
+        ----------
+        bars_at_ts : DataFrame, shape (m, >= 7)
+            Bar frame rows that all share one ``ts``; pass every symbol's bar of
+            that time in one call (the market return is their mean).
+
+        Returns
+        -------
+        DataFrame, shape (m, 2 + F)
+            ``symbol, ts`` and the feature columns, sorted by symbol, as
+            :meth:`FeaturePipeline.transform` would give for these bars.
+
+        Raises
+        ------
+        DataError
+            On more than one ts, a repeated symbol, an interval other than the
+            warm-up's, a bar not newer than the symbol's last, or a bad value.
+        """
+        check_columns(bars_at_ts, "online bars")
+        symbols = [str(s) for s in bars_at_ts["symbol"].tolist()]
+        ts_col = bars_at_ts["ts"].array
+        ts = _epoch_us(bars_at_ts["ts"])
+        self._check_frame(bars_at_ts, ts)
+        ohlcv = np.column_stack([bars_at_ts[c].to_numpy(dtype=np.float64) for c in OHLCV])
+        values = self.update_arrays(int(ts[0]) if len(ts) else 0, symbols, ohlcv)
+        order = np.array(sorted(range(len(symbols)), key=symbols.__getitem__), dtype=np.intp)
+        symbol_col = bars_at_ts["symbol"].array.take(order)
+        return to_frame(self.names, symbol_col, ts_col.take(order), values[order])
+
+    def _check_frame(self, frame: pd.DataFrame, ts: np.ndarray) -> None:
+        if len(ts) and (ts != ts[0]).any():
+            raise DataError(
+                f"online bars hold {len(np.unique(ts))} timestamps",
+                fix="pass the bars of one timestamp, one row per symbol",
+            )
+        if "interval" not in frame.columns or not len(frame):
+            return
+        intervals = set(map(str, frame["interval"].tolist()))
+        known = {self._interval} if self._interval is not None else intervals
+        if len(intervals | known) > 1:
+            raise DataError(
+                f"online bars are {sorted(intervals)} bars but the state holds "
+                f"{self._interval!r} bars",
+                fix="use one OnlineFeatures per interval",
+            )
+        self._interval = intervals.pop()
+
+    def update_arrays(
+        self, ts: int | np.datetime64 | datetime, symbols: Sequence[str], ohlcv: np.ndarray
+    ) -> np.ndarray:
+        """The hot path of :meth:`update`: numpy in, numpy out, no pandas.
+
+        Parameters
+        ----------
+        ts : int, datetime64 or datetime
+            The bar time (bar open, UTC); an int is microseconds since 1970.
+        symbols : sequence of str, length m
+            Distinct symbols.
+        ohlcv : ndarray of float64, shape (m, 5)
+            ``open, high, low, close, volume`` per symbol.
+
+        Returns
+        -------
+        ndarray of float64, shape (m, F)
+            Feature rows in the order of ``symbols``.
+        """
+        ts_us = _ts_us(ts)
+        rows = np.asarray(ohlcv, dtype=np.float64).reshape(len(symbols), 5)
+        if not len(symbols):
+            return np.empty((0, len(self.names)))
+        order = sorted(range(len(symbols)), key=symbols.__getitem__)
+        self._check_bars(ts_us, symbols, rows, order)
+        states = [self._push(symbols[i], ts_us, rows[i]) for i in order]
+        market = _mean_return(states)
+        now = Now.at(ts_us, self._plan.calendar.zone) if self._plan.calendar else _NO_CALENDAR
+        out = np.empty((len(symbols), len(self.names)))
+        for i, st in zip(order, states, strict=True):
+            st.bars.set_last(MKT, market)
+            out[i] = self._features(st, now)
+        return out
+
+    def _check_bars(
+        self, ts_us: int, symbols: Sequence[str], rows: np.ndarray, order: list[int]
+    ) -> None:
+        for a, b in itertools.pairwise(order):
+            if symbols[a] == symbols[b]:
+                raise DataError(
+                    f"online bars repeat symbol {symbols[a]!r}", fix="pass one row each"
+                )
+        for symbol, bar in zip(symbols, rows.tolist(), strict=True):
+            st = self._states.get(symbol)
+            if st is not None and ts_us <= st.last_ts:
+                raise DataError(
+                    f"online bar {symbol} at {_stamp(ts_us)} is not newer than its last bar "
+                    f"at {_stamp(st.last_ts)}",
+                    fix="feed each symbol's bars once, in time order",
+                )
+            col = _bad_column(bar)
+            if col >= 0:
+                raise DataError(
+                    f"online bar {symbol} at {_stamp(ts_us)} has {OHLCV[col]}={bar[col]!r}",
+                    fix="pass bars that passed nexus.ingest validation (finite prices > 0, "
+                    "finite volume >= 0)",
+                )
+
+    def _push(self, symbol: str, ts_us: int, bar: np.ndarray) -> SymbolState:
+        st = self._states.get(symbol)
+        if st is None:
+            st = self._states[symbol] = self._new_state()
+        o, h, lo, c, v = bar.tolist()
+        logc = math.log(c)
+        r1 = logc - st.bars.last(LOGC) if st.count else math.nan
+        st.bars.push(np.array([o, h, lo, c, v, logc, math.log1p(v), r1, math.nan]))
+        st.count += 1
+        st.last_ts = ts_us
+        return st
+
+    def _features(self, st: SymbolState, now: Now) -> np.ndarray:
+        out = self._row
+        for block, cols in self._blocks:
+            block.online(st, now, out[cols])
+        plan = self._plan
+        if st.count <= plan.warmup:
+            out[plan.warmups >= st.count] = np.nan
+        if plan.lags:
+            ring = st.rings["lags"]
+            ring.push(out[self._lag_bases])
+            for row, k, j in plan.lags:
+                out[j] = ring.tail(row, k + 1)[0]
+        return out
+
+
+def _mean_return(states: list[SymbolState]) -> float:
+    """The market return of one ts: symbols' returns summed in symbol order, as in batch."""
+    total, count = 0.0, 0
+    for st in states:
+        r1 = st.bars.last(R1)
+        if r1 == r1:
+            total += r1
+            count += 1
+    return total / count if count else math.nan
+
+
+def _market_from(bars: SortedBars) -> int | None:
+    """The last ts at which a truncated history may miss a symbol's return (see ``warm``)."""
+    lengths = np.diff(bars.bounds)
+    longest = lengths == lengths.max()
+    firsts = bars.ts[bars.bounds[:-1]]
+    return int(firsts[longest].max())
+
+
+def _bad_column(bar: list[float]) -> int:
+    """Index of the first invalid value of one ``open, high, low, close, volume`` row, or -1."""
+    for j, x in enumerate(bar):
+        floor_ok = x >= 0.0 if j == 4 else x > 0.0
+        if not (floor_ok and x < math.inf):
+            return j
+    return -1
+
+
+def _stamp(ts_us: int) -> str:
+    return str(pd.Timestamp(ts_us, unit="us", tz="UTC"))

@@ -31,6 +31,10 @@ def train(
     config: Annotated[Path, typer.Option(help="Experiment config (YAML).")] = Path(
         "configs/experiments/default.yaml"
     ),
+    hpo: Annotated[
+        int,
+        typer.Option(help="Optuna trials for the config's hpo.model before training (0: none)."),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train the experiment's models on stored bars: features, labels, purged walk-forward folds.
@@ -51,6 +55,7 @@ def train(
             home=settings.home,
             tracker=MlflowTracker.under(settings.home),
             progress=progress,
+            trials=hpo,
         )
     if as_json:
         emit_json(report.to_dict())
@@ -89,7 +94,12 @@ class _ProgressContext:
 
     def _update(self, event: str, details: dict) -> None:
         where = f"{details.get('model')} fold {details.get('fold', 0) + 1}"
-        if event == "fold_start":
+        if event == "trial":
+            text = (
+                f"tuning {details['model']}: trial {details['trial'] + 1}/{details['trials']}, "
+                f"{details['metric']} {details['score']:.4f}"
+            )
+        elif event == "fold_start":
             text = f"training {where}/{details['folds']}"
         elif event == "epoch":
             text = (
@@ -108,6 +118,8 @@ def _print(report: dict) -> None:
         f"experiment {report['name']}: {report['n_bars']:,} bars, {report['n_samples']:,} "
         f"samples, {report['folds']} walk-forward folds [dim](data {report['fingerprint'][:12]})[/]"
     )
+    if report.get("tuned"):
+        stdout.print(f"tuned {report['tuned']['model']}: {report['tuned']['params']}")
     for model in report["models"]:
         rows = []
         for fold in model["folds"]:

@@ -184,18 +184,26 @@ class _Objective:
 
 @dataclass(slots=True)
 class _Tensors:
-    X: torch.Tensor
+    """A split's windows (numpy, shared, not copied), labels and weights (torch)."""
+
+    X: np.ndarray
     y: torch.Tensor
     w: torch.Tensor
 
     @classmethod
     def of(cls, data: Dataset) -> _Tensors:
-        X = np.ascontiguousarray(data.X, dtype=np.float32)
         return cls(
-            torch.from_numpy(X),
+            np.ascontiguousarray(data.X, dtype=np.float32),
             torch.from_numpy(np.asarray(data.y, dtype=np.int64)),
             torch.from_numpy(np.asarray(data.weight, dtype=np.float32)),
         )
+
+    def windows(self, rows: np.ndarray | slice) -> torch.Tensor:
+        """Windows at ``rows`` as a tensor. numpy's ``take`` copies whole rows; torch's
+        advanced indexing gathered a (256, 60, 40) batch about 20x slower (torch 2.13)."""
+        if isinstance(rows, slice):
+            return torch.from_numpy(self.X[rows])
+        return torch.from_numpy(self.X.take(rows, axis=0))
 
 
 def fit_network(
@@ -286,11 +294,14 @@ def _train_epoch(
     rng: np.random.Generator,
 ) -> float:
     network.train()
-    order = torch.from_numpy(rng.permutation(len(data.y)))
+    order = rng.permutation(len(data.y))
     total, mass = 0.0, 0.0
     for start in range(0, len(order), settings.batch_size):
         rows = order[start : start + settings.batch_size]
-        loss_sum, batch_mass = objective.sums(network(data.X[rows]), data.y[rows], data.w[rows])
+        picked = torch.from_numpy(rows)
+        loss_sum, batch_mass = objective.sums(
+            network(data.windows(rows)), data.y[picked], data.w[picked]
+        )
         if batch_mass.item() <= 0:
             continue
         optimizer.zero_grad(set_to_none=True)
@@ -309,7 +320,9 @@ def _evaluate(network: nn.Module, data: _Tensors, objective: _Objective) -> floa
     total, mass = 0.0, 0.0
     for start in range(0, len(data.y), _EVAL_BATCH):
         part = slice(start, start + _EVAL_BATCH)
-        loss_sum, batch_mass = objective.sums(network(data.X[part]), data.y[part], data.w[part])
+        loss_sum, batch_mass = objective.sums(
+            network(data.windows(part)), data.y[part], data.w[part]
+        )
         total += loss_sum.item()
         mass += batch_mass.item()
     return total / mass if mass > 0 else math.nan

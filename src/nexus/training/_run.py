@@ -9,6 +9,7 @@ from nexus.models import make_model
 from nexus.store import Store
 from nexus.training._artifacts import save_artifact
 from nexus.training._config import ExperimentConfig
+from nexus.training._hpo import tune
 from nexus.training._prepare import prepare
 from nexus.training._tracking import MlflowTracker
 from nexus.training._trainer import ModelResult, Progress, train_models
@@ -25,6 +26,7 @@ class ExperimentReport:
     n_bars: int
     n_samples: int
     folds: int
+    tuned: dict | None = None
     models: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -43,6 +45,14 @@ def _model_entry(result: ModelResult, artifact: Path | None, run_id: str | None)
     }
 
 
+def _with_params(config: ExperimentConfig, model: str, params: dict) -> ExperimentConfig:
+    models = [
+        m.model_copy(update={"params": {**m.params, **params}}) if m.model == model else m
+        for m in config.models
+    ]
+    return config.model_copy(update={"models": models})
+
+
 def run_experiment(
     store: Store,
     config: ExperimentConfig,
@@ -50,8 +60,12 @@ def run_experiment(
     home: Path,
     tracker: MlflowTracker | None = None,
     progress: Progress | None = None,
+    trials: int = 0,
 ) -> ExperimentReport:
     """Run ``config`` on the bars in ``store``; save every model under ``home/models``.
+
+    ``trials`` > 0 (or ``config.hpo.trials``) first searches ``config.hpo.model``'s
+    hyper-parameters with Optuna on the first fold's fit/validation samples.
 
     Nothing is written to the model folder until every model has trained, so a
     bad config or too little data leaves no half-written version behind.
@@ -59,6 +73,13 @@ def run_experiment(
     for model_config in config.models:  # unknown models and parameters fail before any work
         make_model(model_config.model, **model_config.params)
     prepared = prepare(store, config)
+    tuned = None
+    if trials or config.hpo.trials:
+        name, best, score = tune(
+            prepared, config, trials=trials or config.hpo.trials, progress=progress
+        )
+        tuned = {"model": name, "params": best, config.hpo.metric: score}
+        config = _with_params(config, name, best)
     results = train_models(prepared, config, progress=progress)
     report = ExperimentReport(
         name=config.name,
@@ -66,6 +87,7 @@ def run_experiment(
         n_bars=len(prepared.bars),
         n_samples=len(prepared.dataset),
         folds=len(prepared.folds),
+        tuned=tuned,
     )
     for result in results:
         artifact = save_artifact(home, result, prepared, config)

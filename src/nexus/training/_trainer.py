@@ -158,5 +158,12 @@ def _run_fold(prepared, config, model_config, k, fold, result, notify) -> FoldRe
         test_end=str(ts.max()),
         metrics=classification_metrics(test.y, proba),
         baselines={name: classification_metrics(test.y, p) for name, p in baselines.items()},
-        p_value_vs_majority=edge_significance(test.y, proba, baselines["majority"]),
+        p_value_vs_majority=edge_significance(
+            test.y,
+            proba,
+            baselines["majority"],
+            clusters=test.index["ts"].to_numpy(),
+            block=max(1, config.labels.horizon // config.dataset.stride),
+            seed=config.seed,
+        ),
     )

@@ -34,6 +34,7 @@ lint: $(STAMP)
 ## Speed figures as JSON (see docs/benchmarks.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/learning.py
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .ruff_cache

@@ -13,6 +13,7 @@ builtin that fits, so existing ``except ValueError`` clauses keep working::
     │   ├── ArchiveError                  an unreadable or unsafe archive
     │   ├── ChecksumError                 a file does not match its checksum
     │   └── NoUsableRowsError             nothing in the input survived validation
+    ├── NotFittedError (ValueError, AttributeError)  a model used before fit or load
     ├── UnknownSymbolError (LookupError)  a symbol no source or store knows
     ├── SourceError (RuntimeError)        a data vendor failed after retries
     └── StoreError (RuntimeError)         the store cannot be opened or written
@@ -37,6 +38,7 @@ __all__ = [
     "DataError",
     "NexusError",
     "NoUsableRowsError",
+    "NotFittedError",
     "SourceError",
     "SourceNotFoundError",
     "StoreError",
@@ -92,6 +94,13 @@ class ChecksumError(DataError):
 
 class NoUsableRowsError(DataError):
     """No row of the input could be stored."""
+
+
+class NotFittedError(NexusError, ValueError, AttributeError):
+    """A model was used (predict, save, export) before ``fit`` or ``load``.
+
+    Derives from ``ValueError`` and ``AttributeError`` like scikit-learn's.
+    """
 
 
 class UnknownSymbolError(NexusError, LookupError):

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from nexus.bus import TOPIC_BARS, InProcessBus
 from nexus.cli._app import app, settings_of
 from nexus.cli._output import batch_progress, emit_json, stderr, stdout
+from nexus.config import read_yaml
 from nexus.errors import ConfigError
 from nexus.ingest import Ingestor, IngestReport
 from nexus.store import open_store
@@ -118,7 +118,7 @@ def ingest_sim(
         "alpha": alpha,
         "start": _date(start, "--start"),
     }
-    fields = _yaml_config(config) if config else {}
+    fields = read_yaml(config, example="configs/simulator/default.yaml") if config else {}
     given = {k: v for k, v in options.items() if v is not None}
     if config:  # a config file is the base; only options typed on the command line override it
         given = {k: v for k, v in given.items() if _typed(ctx, k)}
@@ -132,25 +132,6 @@ def ingest_sim(
 def _typed(ctx: typer.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
-
-
-def _yaml_config(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist", fix="check the --config path")
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise ConfigError(
-            f"config file {path} is not valid YAML{line}", fix="fix its syntax"
-        ) from None
-    if not isinstance(loaded, dict):
-        raise ConfigError(
-            f"config file {path} does not hold a mapping of settings",
-            fix="write it as `key: value` lines (see configs/simulator/default.yaml)",
-        )
-    return loaded
 
 
 def _run_live(ctx: typer.Context, source, *, max_bars: int | None, as_json: bool) -> None:

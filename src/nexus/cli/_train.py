@@ -130,6 +130,7 @@ def _print(report: dict) -> None:
                     "n_test": fold["n_test"],
                     **{k: fold["metrics"][k] for k in _SHOWN},
                     "p_vs_majority": fold["p_value_vs_majority"],
+                    "p_f1": fold["p_value_macro_f1"],
                 }
             )
             for name, metrics in fold["baselines"].items():

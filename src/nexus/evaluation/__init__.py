@@ -6,6 +6,7 @@ from nexus.evaluation._metrics import (
     conditional_baseline,
     edge_significance,
     majority_baseline,
+    skill_significance,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "conditional_baseline",
     "edge_significance",
     "majority_baseline",
+    "skill_significance",
 ]

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_serializer, field_validator, model_validator
 
-from nexus.config import FrozenConfig
-from nexus.errors import ConfigError, SourceNotFoundError
+from nexus.config import FrozenConfig, read_yaml
+from nexus.errors import ConfigError
 from nexus.features._warmup import ema_warmup, macd_warmup, wilder_warmup
 
 __all__ = [
@@ -454,18 +454,7 @@ class FeatureSpec(FrozenConfig):
         ConfigError
             If the YAML is malformed or names an unknown feature, parameter or column.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise SourceNotFoundError(
-                f"feature spec {str(path)!r} does not exist",
-                fix="pass the path of a YAML spec such as configs/features/default.yaml",
-            )
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"feature spec {str(path)!r} is not valid YAML ({exc})", fix="fix the YAML syntax"
-            ) from None
+        data = read_yaml(path, what="feature spec", example="configs/features/default.yaml")
         return cls.parse(data, source=str(path))
 
     @classmethod

@@ -13,7 +13,6 @@ ONNX Runtime runs in the live engine. See ``docs/models.md``.
 from nexus.models._base import ModelBase
 from nexus.models._calibration import IsotonicCalibration, NoCalibration, TemperatureScaling
 from nexus.models._checks import check_model, onnx_predict
-from nexus.models._errors import NotFittedError
 from nexus.models._lightgbm import LightGBMModel
 from nexus.models._logistic import LogisticModel
 from nexus.models._lstm import LSTMModel
@@ -32,7 +31,6 @@ __all__ = [
     "Model",
     "ModelBase",
     "NoCalibration",
-    "NotFittedError",
     "TemperatureScaling",
     "TrainingHistory",
     "TrainingSettings",

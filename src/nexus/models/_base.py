@@ -9,8 +9,14 @@ implements five hooks:
 - ``_save_state(folder) -> dict`` and ``_load_state(folder, state)`` persist it;
 - ``_onnx_logits() -> ModelProto`` builds the ONNX graph from ``x`` to ``logits``.
 
-Everything else (validation, calibration on ``valid``, the saved layout, the
-calibrated ONNX graph) happens here, once.
+Everything else (validation, the class-prior correction, calibration on
+``valid``, the saved layout, the calibrated ONNX graph) happens here, once.
+
+Class weighting (``class_weight="balanced"``) makes a model learn probabilities
+proportional to ``c_k p_k``: its logits are shifted by ``log c_k``. The shift is
+known exactly from the training class masses, so :meth:`ModelBase.fit` takes it
+out again (``class_offset_ = -log c``) before calibration, and a class that
+never occurs in ``train`` gets a logit offset of ``-1e4`` (probability 0).
 """
 
 from __future__ import annotations
@@ -27,10 +33,9 @@ import numpy as np
 import onnx
 
 from nexus.datasets import CLASSES, Dataset
-from nexus.errors import ConfigError, DataError
+from nexus.errors import ConfigError, DataError, NotFittedError
 from nexus.models._calibration import load_calibrator, make_calibrator
-from nexus.models._data import check_fit_data, check_windows
-from nexus.models._errors import NotFittedError
+from nexus.models._data import check_fit_data, check_windows, class_weights
 from nexus.models._onnx import finish_onnx, write_onnx
 from nexus.models._params import Constraint, check_param_names, validate_params
 from nexus.models._protocol import EpochCallback
@@ -52,6 +57,10 @@ class ModelBase(ABC):
     lookback_ : int
         ``L`` seen in ``fit``.
     feature_names_in_ : tuple of str
+    class_offset_ : ndarray, shape (3,)
+        Added to the network's logits: ``-log`` of the class weights used in
+        training (zeros without class weighting), ``-1e4`` for a class absent
+        from ``train``.
     calibrator_ : TemperatureScaling, IsotonicCalibration or NoCalibration
         Fitted on the validation split.
     """
@@ -128,7 +137,11 @@ class ModelBase(ABC):
         self.lookback_ = int(train.X.shape[1])
         self.feature_names_in_ = tuple(train.feature_names)
         self._fit(train, valid, on_epoch)
-        valid_logits = self._logits(check_windows(valid.X, self.lookback_, self.n_features_in_))
+        self.class_offset_ = class_offset(
+            train.y, train.weight, self.get_params().get("class_weight")
+        )
+        windows = check_windows(valid.X, self.lookback_, self.n_features_in_)
+        valid_logits = self._logits(windows) + self.class_offset_
         calibrator = make_calibrator(self.get_params()["calibration"])
         self.calibrator_ = calibrator.fit(valid_logits, np.asarray(valid.y), valid.weight)
         return self
@@ -143,6 +156,8 @@ class ModelBase(ABC):
     def predict_logits(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated logits, shape (n, 3), from windows ``X`` (n, L, F).
 
+        The class-weighting shift is already removed (``class_offset_`` added).
+
         Raises
         ------
         NotFittedError
@@ -151,7 +166,8 @@ class ModelBase(ABC):
             If ``X`` does not have the training window shape or is not finite.
         """
         self._check_fitted("predict")
-        return self._logits(check_windows(X, self.lookback_, self.n_features_in_))
+        logits = self._logits(check_windows(X, self.lookback_, self.n_features_in_))
+        return logits + self.class_offset_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities, shape (n, 3), columns DOWN, NEUTRAL, UP.
@@ -228,6 +244,7 @@ class ModelBase(ABC):
             "lookback": self.lookback_,
             "n_features": self.n_features_in_,
             "feature_names": list(self.feature_names_in_),
+            "class_offset": self.class_offset_.tolist(),
             "calibrator": self.calibrator_.to_json(),
             "state": state,
         }
@@ -258,6 +275,7 @@ class ModelBase(ABC):
         model.lookback_ = int(meta["lookback"])
         model.feature_names_in_ = tuple(meta["feature_names"])
         model._load_state(Path(path), meta["state"])
+        model.class_offset_ = np.asarray(meta.get("class_offset", [0.0] * len(CLASSES)))
         model.calibrator_ = load_calibrator(meta["calibrator"])
         return model
 
@@ -278,7 +296,9 @@ class ModelBase(ABC):
             Before ``fit`` or ``load``.
         """
         self._check_fitted("export_onnx")
-        model = finish_onnx(self._onnx_logits(), self.calibrator_, self._onnx_metadata())
+        model = finish_onnx(
+            self._onnx_logits(), self.class_offset_, self.calibrator_, self._onnx_metadata()
+        )
         write_onnx(model, Path(path))
 
     def _onnx_metadata(self) -> dict[str, object]:
@@ -287,7 +307,7 @@ class ModelBase(ABC):
             "classes": list(CLASSES),
             "lookback": self.lookback_,
             "feature_names": list(self.feature_names_in_),
-            "calibration": self.calibrator_.kind,
+            "calibration": self.get_params()["calibration"],
             "params": self.get_params(),
         }
 
@@ -312,6 +332,36 @@ class ModelBase(ABC):
     @abstractmethod
     def _onnx_logits(self) -> onnx.ModelProto:
         """An ONNX model from ``x`` (batch, L, F) to ``logits`` (batch, 3)."""
+
+
+ABSENT_CLASS_OFFSET = -1e4
+"""Logit offset of a class that never occurs in ``train``: probability 0 after softmax."""
+
+
+def class_offset(y: np.ndarray, weight: np.ndarray, mode: str | None) -> np.ndarray:
+    """The logit offset, shape (3,), that removes class weighting's prior shift.
+
+    Parameters
+    ----------
+    y, weight : ndarray, shape (n,)
+        Training labels (0 DOWN, 1 NEUTRAL, 2 UP) and sample weights.
+    mode : {"balanced", None}
+        The model's ``class_weight``.
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 0, 2])
+    >>> class_offset(y, np.ones(4), "balanced").round(3).tolist()
+    [0.811, -10000.0, -0.288]
+    >>> class_offset(y, np.ones(4), None).tolist()
+    [0.0, -10000.0, 0.0]
+    """
+    y = np.asarray(y, dtype=np.int64)
+    weight = np.asarray(weight, dtype=np.float64)
+    present = np.bincount(y, minlength=len(CLASSES)) > 0
+    weights = class_weights(y, weight, mode)
+    offset = 0.0 - np.log(np.where(present, weights, 1.0))  # 0.0 - 0.0 is +0.0
+    return np.where(present, offset, ABSENT_CLASS_OFFSET)
 
 
 def _plain(value: Any) -> Any:

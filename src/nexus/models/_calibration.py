@@ -9,12 +9,13 @@ model's ONNX graph, so ONNX Runtime serves the calibrated probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 from sklearn.isotonic import IsotonicRegression
 
@@ -72,56 +73,107 @@ class NoCalibration:
 
 
 class TemperatureScaling(NoCalibration):
-    """Softmax of ``logits / T`` with one temperature fitted by minimising the validation NLL.
+    """Softmax of ``logits / T`` (+ a per-class bias), fitted by minimising the validation NLL.
 
     ``T > 1`` softens an overconfident model, ``T < 1`` sharpens an underconfident
-    one; the arg-max class never changes. The NLL is convex in ``1 / T``, so a
-    bounded scalar search over ``log T`` in ``[log 0.01, log 100]`` finds the optimum.
+    one; alone it never changes the arg-max class (``calibration="temperature"``).
+    With ``bias=True`` (``calibration="bcts"``, bias-corrected temperature scaling,
+    Alexandari et al. 2020) a bias per class is fitted too, so that the mean
+    probability of each class matches its validation frequency. The models
+    already remove the known shift that class weighting puts into the logits
+    (``ModelBase.class_offset_``); the bias adds what remains, e.g. from focal
+    loss, but it also imports the validation period's class frequencies, which
+    move with the market (on the planted-edge simulator test it cost LightGBM 1.6
+    accuracy points against temperature scaling). The NLL is convex in
+    ``(1 / T, bias)``; L-BFGS-B with the exact gradient finds the optimum, with
+    ``1 / T`` bounded to [0.01, 100] and the first class's bias fixed at 0.
+
+    Parameters
+    ----------
+    bias : bool
+        Also fit a per-class bias.
 
     Attributes
     ----------
     temperature_ : float
+    bias_ : ndarray, shape (3,)
+        Zeros unless ``bias``.
     """
 
     kind: ClassVar[str] = "temperature"
 
+    def __init__(self, bias: bool = False) -> None:
+        self.bias = bias
+
     def fit(self, logits: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Self:
-        """Fit the temperature on logits (n, 3) and labels (n,); returns self."""
+        """Fit on logits (n, 3), labels (n,) and optional sample weights (n,); returns self."""
         z = np.asarray(logits, dtype=np.float64)
-
-        def nll(log_t: float) -> float:
-            picked = log_softmax(z / np.exp(log_t), axis=1)[np.arange(len(y)), y]
-            return -float(np.average(picked, weights=weight))
-
-        found = minimize_scalar(
-            nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded", options={"xatol": 1e-7}
+        y = np.asarray(y, dtype=np.int64)
+        w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+        n_bias = z.shape[1] - 1 if self.bias else 0
+        found = minimize(
+            _nll_and_gradient,
+            np.r_[1.0, np.zeros(n_bias)],
+            args=(z, y, w / w.sum()),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.01, 100.0)] + [(-50.0, 50.0)] * n_bias,
+            options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 1000},
         )
-        self.temperature_ = float(np.exp(found.x))
+        self.temperature_ = float(1.0 / found.x[0])
+        self.bias_ = np.r_[0.0, found.x[1:]] if self.bias else np.zeros(z.shape[1])
         return self
 
     def transform(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, shape (n, 3)."""
-        return softmax(np.asarray(logits, dtype=np.float64) / self.temperature_, axis=1)
+        z = np.asarray(logits, dtype=np.float64)
+        return softmax(z / self.temperature_ + self.bias_, axis=1)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready state."""
-        return {"kind": self.kind, "temperature": self.temperature_}
+        return {
+            "kind": self.kind,
+            "temperature": self.temperature_,
+            "bias": self.bias_.tolist(),
+            "fit_bias": self.bias,
+        }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> TemperatureScaling:
         """Rebuild from :meth:`to_json`."""
-        out = cls()
+        out = cls(bias=bool(state.get("fit_bias", False)))
         out.temperature_ = float(state["temperature"])
+        out.bias_ = np.asarray(state.get("bias", [0.0, 0.0, 0.0]), dtype=np.float64)
         return out
 
     def onnx_part(self, logits: str, output: str) -> OnnxPart:
-        """``Softmax(logits / T)`` as ONNX nodes."""
-        t = numpy_helper.from_array(np.array(self.temperature_, dtype=np.float32), "calib_t")
+        """``Softmax(logits / T + bias)`` as ONNX nodes."""
+        consts = [
+            numpy_helper.from_array(np.array(self.temperature_, dtype=np.float32), "calib_t"),
+            numpy_helper.from_array(self.bias_.astype(np.float32), "calib_bias"),
+        ]
         nodes = [
             helper.make_node("Div", [logits, "calib_t"], ["calib_scaled"]),
-            helper.make_node("Softmax", ["calib_scaled"], [output], axis=-1),
+            helper.make_node("Add", ["calib_scaled", "calib_bias"], ["calib_shifted"]),
+            helper.make_node("Softmax", ["calib_shifted"], [output], axis=-1),
         ]
-        return nodes, [t]
+        return nodes, consts
+
+
+def _nll_and_gradient(
+    params: np.ndarray, z: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Weighted NLL of ``softmax(a z + b)`` and its gradient in ``(a, b[1:])``; ``w`` sums to 1."""
+    a = params[0]
+    b = np.r_[0.0, params[1:]] if len(params) > 1 else 0.0
+    log_p = log_softmax(a * z + b, axis=1)
+    rows = np.arange(len(y))
+    nll = -float(w @ log_p[rows, y])
+    residual = np.exp(log_p)
+    residual[rows, y] -= 1.0  # d NLL / d score, per sample
+    grad_a = float(w @ (residual * z).sum(axis=1))
+    grad_b = (w @ residual)[1:] if len(params) > 1 else np.empty(0)
+    return nll, np.r_[grad_a, grad_b]
 
 
 class IsotonicCalibration(NoCalibration):
@@ -224,19 +276,21 @@ class IsotonicCalibration(NoCalibration):
         return nodes, [numpy_helper.from_array(v, k) for k, v in consts.items()]
 
 
-CALIBRATIONS: dict[str | None, type[NoCalibration]] = {
+CALIBRATIONS: dict[str | None, Callable[[], NoCalibration]] = {
+    "bcts": lambda: TemperatureScaling(bias=True),
     "temperature": TemperatureScaling,
     "isotonic": IsotonicCalibration,
     None: NoCalibration,
 }
-"""Calibration name (a model's ``calibration`` parameter) -> calibrator class."""
+"""Calibration name (a model's ``calibration`` parameter) -> new calibrator."""
 
 
 def make_calibrator(kind: str | None) -> NoCalibration:
     """A new, unfitted calibrator for a model's ``calibration`` parameter."""
     if kind not in CALIBRATIONS:
         raise ConfigError(
-            f"calibration {kind!r} is unknown", fix="use 'temperature', 'isotonic' or None"
+            f"calibration {kind!r} is unknown",
+            fix="use 'bcts', 'temperature', 'isotonic' or None",
         )
     return CALIBRATIONS[kind]()
 

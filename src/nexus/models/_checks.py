@@ -14,8 +14,8 @@ import numpy as np
 import onnxruntime as ort
 
 from nexus.datasets import Dataset
+from nexus.errors import NotFittedError
 from nexus.models._base import ModelBase
-from nexus.models._errors import NotFittedError
 from nexus.models._onnx import INPUT, OUTPUT
 from nexus.models._protocol import Model
 from nexus.models._registry import load_model

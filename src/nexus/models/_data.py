@@ -20,7 +20,8 @@ def check_fit_data(train: Dataset, valid: Dataset) -> None:
     DataError
         Naming the split and the problem: not a Dataset, empty, shapes or
         feature names that disagree, labels outside {0, 1, 2}, bad weights,
-        non-finite features, or a class missing from ``train``.
+        non-finite features, or fewer than two classes in ``train`` (a class
+        that never occurs gets probability 0; see ``ModelBase``).
     """
     for split, data in (("train", train), ("valid", valid)):
         _check_split(split, data)
@@ -30,11 +31,11 @@ def check_fit_data(train: Dataset, valid: Dataset) -> None:
             "(lookback, features) or their feature names disagree",
             fix="build both splits from the same feature spec and window length",
         )
-    missing = [CLASSES[k] for k in range(len(CLASSES)) if not (train.y == k).any()]
-    if missing:
+    present = [CLASSES[k] for k in range(len(CLASSES)) if (train.y == k).any()]
+    if len(present) < 2:
         raise DataError(
-            f"train has no {', '.join(missing)} samples; every class must occur",
-            fix="widen the training window or loosen the label barriers",
+            f"train holds only {', '.join(present)} samples; at least two classes must occur",
+            fix="widen the training window, or loosen the label barriers or threshold",
         )
 
 

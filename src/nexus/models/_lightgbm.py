@@ -52,7 +52,10 @@ class LightGBMModel(ModelBase):
     early_stopping_rounds : int or None
         Rounds without validation improvement before stopping; None trains all rounds.
     class_weight : {"balanced", None}
-    calibration : {"temperature", "isotonic", None}
+    calibration : {"bcts", "temperature", "isotonic", None}
+        Probability calibration fitted on the validation split, after the class
+        weighting's prior shift is taken out (see ``ModelBase``); ``"bcts"`` also fits a
+        bias per class, which matches the validation split's class frequencies.
     random_state : int
         LightGBM ``seed``.
     n_threads : int or None
@@ -86,7 +89,7 @@ class LightGBMModel(ModelBase):
         "reg_lambda": [Interval(float, 0, None)],
         "early_stopping_rounds": [Interval(int, 1, None), Options((None,))],
         "class_weight": [Options(("balanced", None))],
-        "calibration": [Options(("temperature", "isotonic", None))],
+        "calibration": [Options(("bcts", "temperature", "isotonic", None))],
         "random_state": [Interval(int, 0, 2**31 - 1)],
         "n_threads": [Interval(int, 1, None), Options((None,))],
     }

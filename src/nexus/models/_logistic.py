@@ -10,7 +10,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.linear_model import LogisticRegression
 
-from nexus.datasets import Dataset
+from nexus.datasets import CLASSES, Dataset
 from nexus.models._base import ModelBase
 from nexus.models._data import class_weights
 from nexus.models._onnx import LOGITS, last_row_nodes, onnx_logits_model
@@ -37,8 +37,10 @@ class LogisticModel(ModelBase):
         lbfgs iterations.
     tol : float
         lbfgs tolerance.
-    calibration : {"temperature", "isotonic", None}
-        Probability calibration fitted on the validation split.
+    calibration : {"bcts", "temperature", "isotonic", None}
+        Probability calibration fitted on the validation split, after the class
+        weighting's prior shift is taken out (see ``ModelBase``); ``"bcts"`` also fits a
+        bias per class, which matches the validation split's class frequencies.
 
     Attributes
     ----------
@@ -62,7 +64,7 @@ class LogisticModel(ModelBase):
         "class_weight": [Options(("balanced", None))],
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None, closed="neither")],
-        "calibration": [Options(("temperature", "isotonic", None))],
+        "calibration": [Options(("bcts", "temperature", "isotonic", None))],
     }
 
     def __init__(
@@ -90,8 +92,7 @@ class LogisticModel(ModelBase):
         weight = weight * class_weights(y, weight, self.class_weight)[y]
         solver = LogisticRegression(C=self.C, tol=self.tol, max_iter=self.max_iter)
         solver.fit((rows - self.mean_) / self.scale_, y, sample_weight=weight)
-        self.coef_ = solver.coef_.copy()
-        self.intercept_ = solver.intercept_.copy()
+        self.coef_, self.intercept_ = _three_class(solver, rows.shape[1])
         self.n_iter_ = int(np.max(solver.n_iter_))
         if on_epoch is not None:
             on_epoch(1, float("nan"), float("nan"))
@@ -137,3 +138,19 @@ class LogisticModel(ModelBase):
         }
         inits += [numpy_helper.from_array(v.astype(np.float64), k) for k, v in arrays.items()]
         return onnx_logits_model(nodes, inits, self.lookback_, self.n_features_in_)
+
+
+def _three_class(solver: LogisticRegression, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (3, F) and intercepts (3,) whatever classes ``train`` held.
+
+    With two classes scikit-learn fits one logistic score ``z`` for the second;
+    ``softmax([0, z])`` gives the same probabilities. An absent class keeps
+    zeros (``ModelBase`` gives it probability 0).
+    """
+    coef, intercept = np.zeros((len(CLASSES), n_features)), np.zeros(len(CLASSES))
+    classes = solver.classes_.astype(np.int64)
+    if len(classes) == 2:
+        coef[classes[1]], intercept[classes[1]] = solver.coef_[0], solver.intercept_[0]
+    else:
+        coef[classes], intercept[classes] = solver.coef_, solver.intercept_
+    return coef, intercept

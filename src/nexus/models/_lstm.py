@@ -31,9 +31,13 @@ class LSTMModel(TorchModel):
         Between LSTM layers (when more than one) and before the output layer.
     max_epochs, batch_size, learning_rate, weight_decay, patience, min_delta, grad_clip, \
 loss, focal_gamma, class_weight, n_threads
-        Training; see :class:`~nexus.models._torch_training.TrainingSettings`.
-    calibration : {"temperature", "isotonic", None}
-        Probability calibration fitted on the validation split.
+        Training; see :class:`~nexus.models._torch_training.TrainingSettings`. The default
+        ``batch_size`` is 128, not 256: on CPU the LSTM trains about a third faster per
+        sample with 128 (its activations stay in cache).
+    calibration : {"bcts", "temperature", "isotonic", None}
+        Probability calibration fitted on the validation split, after the class
+        weighting's prior shift is taken out (see ``ModelBase``); ``"bcts"`` also fits a
+        bias per class, which matches the validation split's class frequencies.
     random_state : int
         Seeds weight initialisation, dropout and shuffling (``TrainingSettings.seed``).
 
@@ -55,7 +59,7 @@ loss, focal_gamma, class_weight, n_threads
         "hidden_size": [Interval(int, 1, None)],
         "num_layers": [Interval(int, 1, None)],
         "dropout": [Interval(float, 0, 1, closed="left")],
-        "calibration": [Options(("temperature", "isotonic", None))],
+        "calibration": [Options(("bcts", "temperature", "isotonic", None))],
         **TRAINING_CONSTRAINTS,
     }
 
@@ -66,7 +70,7 @@ loss, focal_gamma, class_weight, n_threads
         num_layers: int = 1,
         dropout: float = 0.1,
         max_epochs: int = 50,
-        batch_size: int = 256,
+        batch_size: int = 128,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         patience: int = 5,

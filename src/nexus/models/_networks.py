@@ -107,12 +107,19 @@ class EncoderLayer(nn.Module):
 
 
 class TransformerNetwork(nn.Module):
-    """Standardize -> linear embedding + positions -> pre-norm encoder layers -> pooling -> linear.
+    """Standardize -> patches -> embedding + positions -> encoder layers -> pooling -> linear.
+
+    Each token is a patch of ``patch_size`` consecutive bars (their ``patch_size * F``
+    standardised features side by side, as in PatchTST), so the encoder sees
+    ``ceil(L / patch_size)`` tokens; when ``patch_size`` does not divide ``L`` the
+    oldest patch is padded in front with zeros (the training mean).
 
     Parameters
     ----------
     n_features, lookback : int
         ``F`` and ``L``.
+    patch_size : int
+        Bars per token; 1 makes every bar a token.
     d_model, n_heads, num_layers, dim_feedforward : int
         Encoder size (``d_model`` divisible by ``n_heads``).
     dropout : float
@@ -130,6 +137,7 @@ class TransformerNetwork(nn.Module):
         n_features: int,
         lookback: int,
         *,
+        patch_size: int,
         d_model: int,
         n_heads: int,
         num_layers: int,
@@ -141,11 +149,14 @@ class TransformerNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.scale = Standardize(n_features)
-        self.embed = nn.Linear(n_features, d_model)
+        self.patch_size = patch_size
+        self.n_tokens = -(-lookback // patch_size)
+        self.pad = self.n_tokens * patch_size - lookback
+        self.embed = nn.Linear(n_features * patch_size, d_model)
         if positional == "learned":
-            self.position = nn.Parameter(0.02 * torch.randn(lookback, d_model))
+            self.position = nn.Parameter(0.02 * torch.randn(self.n_tokens, d_model))
         else:
-            self.register_buffer("position", sinusoidal_table(lookback, d_model))
+            self.register_buffer("position", sinusoidal_table(self.n_tokens, d_model))
         self.layers = nn.Sequential(
             *[
                 EncoderLayer(d_model, n_heads, dim_feedforward, dropout, attention_dropout)
@@ -159,6 +170,10 @@ class TransformerNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, L, F) -> logits (batch, 3)."""
-        h = self.layers(self.dropout(self.embed(self.scale(x)) + self.position))
+        x = self.scale(x)
+        if self.pad:
+            x = nn.functional.pad(x, (0, 0, self.pad, 0))
+        tokens = x.reshape(x.shape[0], self.n_tokens, self.patch_size * x.shape[2])
+        h = self.layers(self.dropout(self.embed(tokens) + self.position))
         pooled = h.mean(dim=1) if self.pool_mean else h[:, -1, :]
         return self.head(self.dropout(self.norm(pooled)))

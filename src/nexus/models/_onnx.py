@@ -116,23 +116,30 @@ def _quiet(name: str) -> Iterator[None]:
 
 
 def finish_onnx(
-    model: onnx.ModelProto, calibrator: NoCalibration, metadata: dict[str, object]
+    model: onnx.ModelProto,
+    class_offset: np.ndarray,
+    calibrator: NoCalibration,
+    metadata: dict[str, object],
 ) -> onnx.ModelProto:
-    """Append ``calibrator`` after ``logits``, declare ``probabilities`` and check the model.
+    """Add ``class_offset`` to ``logits``, append ``calibrator``, declare ``probabilities``.
 
     Parameters
     ----------
     model : ModelProto
         A graph from ``x`` to ``logits``.
+    class_offset : ndarray, shape (3,)
+        The model's ``class_offset_``.
     calibrator : NoCalibration
         A fitted calibrator; its ``onnx_part`` maps logits to probabilities.
     metadata : dict
         Written as JSON strings to the model's ``metadata_props`` (key ``nexus.<name>``).
     """
     graph = model.graph
-    nodes, initializers = calibrator.onnx_part(LOGITS, OUTPUT)
+    offset = numpy_helper.from_array(np.asarray(class_offset, np.float32), "class_offset")
+    graph.node.append(helper.make_node("Add", [LOGITS, "class_offset"], ["prior_logits"]))
+    nodes, initializers = calibrator.onnx_part("prior_logits", OUTPUT)
     graph.node.extend(nodes)
-    graph.initializer.extend(initializers)
+    graph.initializer.extend([offset, *initializers])
     batch_dim = graph.input[0].type.tensor_type.shape.dim[0]
     batch = batch_dim.dim_param or BATCH
     del graph.output[:]

@@ -18,15 +18,24 @@ __all__ = ["TransformerModel"]
 class TransformerModel(TorchModel):
     """A Transformer encoder over the window, pooled into a 3-way softmax.
 
-    Each time step's standardised features are embedded linearly to
+    The window is cut into patches of ``patch_size`` consecutive bars (as in
+    PatchTST); each patch's standardised features are embedded linearly to
     ``d_model``, a positional encoding is added, ``num_layers`` pre-norm encoder
     layers (multi-head self-attention and a ReLU feed-forward, each a residual
-    branch with dropout) follow, then mean pooling over time (or the last
-    step), layer norm, dropout and a linear layer to 3 logits. Trained by the
+    branch with dropout) follow, then the newest token's output (or the mean
+    over tokens), layer norm, dropout and a linear layer to 3 logits. Trained by the
     shared loop, calibrated on validation.
 
     Parameters
     ----------
+    patch_size : int
+        Bars per token. The default 10 turns a 60-bar window into 6 tokens: the
+        encoder's cost falls about 5-fold against one token per bar (an epoch on 20
+        symbols x 60 sessions of 1-minute bars at stride 1 goes from ~280 s to under
+        60 s on 2 cores) with no loss of skill at realistic sizes (planted-edge
+        simulator, 51k training windows: 96% of the Bayes edge recovered with 10 and
+        with 1). 1 gives one token per bar. When it does not divide ``L`` the oldest
+        patch is zero-padded in front.
     d_model : int
         Embedding width; divisible by ``n_heads``.
     n_heads : int
@@ -42,13 +51,19 @@ class TransformerModel(TorchModel):
         (about a third of the training time at L = 60).
     positional : {"sinusoidal", "learned"}
         Fixed sine/cosine encoding or a learned (L, d_model) table.
-    pooling : {"mean", "last"}
-        How the sequence becomes one vector.
+    pooling : {"last", "mean"}
+        How the tokens become one vector: the newest token's encoder output, or the
+        mean over tokens. "last" by default: for a next-bars forecast the newest bars
+        matter most, and the mean dilutes them (on the planted-edge simulator task, 60-bar
+        windows, 6k training windows, mean pooling recovered 0.1-0.4 of the Bayes edge
+        where "last" recovered 0.5-0.8).
     max_epochs, batch_size, learning_rate, weight_decay, patience, min_delta, grad_clip, \
 loss, focal_gamma, class_weight, n_threads
         Training; see :class:`~nexus.models._torch_training.TrainingSettings`.
-    calibration : {"temperature", "isotonic", None}
-        Probability calibration fitted on the validation split.
+    calibration : {"bcts", "temperature", "isotonic", None}
+        Probability calibration fitted on the validation split, after the class
+        weighting's prior shift is taken out (see ``ModelBase``); ``"bcts"`` also fits a
+        bias per class, which matches the validation split's class frequencies.
     random_state : int
         Seeds weight initialisation, dropout and shuffling (``TrainingSettings.seed``).
 
@@ -67,6 +82,7 @@ loss, focal_gamma, class_weight, n_threads
 
     name: ClassVar[str] = "transformer"
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "patch_size": [Interval(int, 1, None)],
         "d_model": [Interval(int, 1, None)],
         "n_heads": [Interval(int, 1, None)],
         "num_layers": [Interval(int, 1, None)],
@@ -75,13 +91,14 @@ loss, focal_gamma, class_weight, n_threads
         "attention_dropout": [Interval(float, 0, 1, closed="left")],
         "positional": [Options(("sinusoidal", "learned"))],
         "pooling": [Options(("mean", "last"))],
-        "calibration": [Options(("temperature", "isotonic", None))],
+        "calibration": [Options(("bcts", "temperature", "isotonic", None))],
         **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
         self,
         *,
+        patch_size: int = 10,
         d_model: int = 64,
         n_heads: int = 2,
         num_layers: int = 2,
@@ -89,7 +106,7 @@ loss, focal_gamma, class_weight, n_threads
         dropout: float = 0.1,
         attention_dropout: float = 0.0,
         positional: str = "sinusoidal",
-        pooling: str = "mean",
+        pooling: str = "last",
         max_epochs: int = 50,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -104,6 +121,7 @@ loss, focal_gamma, class_weight, n_threads
         random_state: int = 0,
         n_threads: int | None = None,
     ) -> None:
+        self.patch_size = patch_size
         self.d_model = d_model
         self.n_heads = n_heads
         self.num_layers = num_layers
@@ -137,6 +155,7 @@ loss, focal_gamma, class_weight, n_threads
         return TransformerNetwork(
             self.n_features_in_,
             self.lookback_,
+            patch_size=self.patch_size,
             d_model=self.d_model,
             n_heads=self.n_heads,
             num_layers=self.num_layers,

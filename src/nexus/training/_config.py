@@ -6,12 +6,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, field_validator
 
-from nexus.config import FrozenConfig
+from nexus.config import FrozenConfig, read_yaml
 from nexus.domain import Interval
-from nexus.errors import ConfigError
 
 __all__ = [
     "DataConfig",
@@ -117,19 +115,9 @@ class ExperimentConfig(FrozenConfig):
 
         Raises
         ------
-        ConfigError
-            If the file is missing or not YAML; pydantic's ``ValidationError``
-            names any unknown or invalid field.
+        SourceNotFoundError, ConfigError
+            If the file is missing, not YAML or not a mapping; pydantic's
+            ``ValidationError`` names any unknown or invalid field.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"experiment config {path} does not exist", fix="check the path")
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path} is not valid YAML{where}", fix="fix its syntax") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path} does not hold a mapping", fix="write `key: value` lines")
+        raw = read_yaml(path, what="experiment config", example="configs/experiments/default.yaml")
         return cls.model_validate(raw)

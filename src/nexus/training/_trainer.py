@@ -14,6 +14,7 @@ from nexus.evaluation import (
     conditional_baseline,
     edge_significance,
     majority_baseline,
+    skill_significance,
 )
 from nexus.features import FeatureScaler
 from nexus.models import ModelBase, make_model
@@ -30,7 +31,13 @@ _LAST_RETURN = "ret_1"
 
 @dataclass(slots=True)
 class FoldResult:
-    """Out-of-sample scores of one model on one walk-forward fold."""
+    """Out-of-sample scores of one model on one walk-forward fold.
+
+    ``p_value_vs_majority``: paired cluster-block bootstrap that the accuracy beats
+    the majority class by chance (:func:`~nexus.evaluation.edge_significance`).
+    ``p_value_macro_f1``: circular-shift permutation test that the macro-F1 shows
+    skill (:func:`~nexus.evaluation.skill_significance`).
+    """
 
     fold: int
     n_train: int
@@ -41,6 +48,7 @@ class FoldResult:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     p_value_vs_majority: float
+    p_value_macro_f1: float
 
 
 @dataclass(slots=True)
@@ -148,22 +156,19 @@ def _run_fold(prepared, config, model_config, k, fold, result, notify) -> FoldRe
     result.model, result.scaler = model, scaler
     proba = model.predict_proba(_scaled(test, scaler).X)
     baselines = _baselines(data.take(fold.train), test)
-    ts = test.index["ts"]
+    ts = test.index["ts"].to_numpy()
+    block = max(1, config.labels.horizon // config.dataset.stride)
     return FoldResult(
         fold=k,
         n_train=len(fit),
         n_valid=len(valid),
         n_test=len(test),
-        test_start=str(ts.min()),
-        test_end=str(ts.max()),
+        test_start=str(test.index["ts"].min()),
+        test_end=str(test.index["ts"].max()),
         metrics=classification_metrics(test.y, proba),
         baselines={name: classification_metrics(test.y, p) for name, p in baselines.items()},
         p_value_vs_majority=edge_significance(
-            test.y,
-            proba,
-            baselines["majority"],
-            clusters=test.index["ts"].to_numpy(),
-            block=max(1, config.labels.horizon // config.dataset.stride),
-            seed=config.seed,
+            test.y, proba, baselines["majority"], clusters=ts, block=block, seed=config.seed
         ),
+        p_value_macro_f1=skill_significance(test.y, proba, clusters=ts, block=block),
     )

@@ -9,7 +9,9 @@ from nexus.evaluation import (
     conditional_baseline,
     edge_significance,
     majority_baseline,
+    skill_significance,
 )
+from nexus.evaluation._metrics import _score_per_shift
 
 
 @pytest.fixture
@@ -63,3 +65,50 @@ def test_edge_significance_counts_correlated_samples_once() -> None:
     clusters = np.repeat(np.arange(200), 20)
     assert edge_significance(y, model, base) < 0.01
     assert edge_significance(y, model, base, clusters=clusters) > 0.01
+
+
+@pytest.mark.parametrize("metric", ["macro_f1", "accuracy"])
+def test_skill_significance_scores_every_shift_like_the_direct_computation(metric: str) -> None:
+    rng = np.random.default_rng(3)
+    y, pred = rng.integers(0, 3, 257), rng.integers(0, 3, 257)
+    scores = _score_per_shift(y, pred, metric)
+    for k in (0, 1, 2, 100, 256):
+        direct = classification_metrics(y, np.eye(3)[np.roll(pred, k)])[metric]
+        assert scores[k] == pytest.approx(direct, abs=1e-12)
+
+
+def test_skill_significance_is_uniform_without_skill_and_small_with_it() -> None:
+    rng = np.random.default_rng(4)
+    p_null = []
+    for _ in range(200):
+        y = rng.integers(0, 3, 400)
+        p_null.append(skill_significance(y, np.eye(3)[rng.choice(3, 400, p=[0.5, 0.2, 0.3])]))
+    assert 0.02 <= np.mean(np.array(p_null) < 0.05) <= 0.09  # nominal 5%
+    y = rng.integers(0, 3, 400)
+    calls = np.where(rng.random(400) < 0.3, y, rng.integers(0, 3, 400))
+    assert skill_significance(y, np.eye(3)[calls]) < 0.01
+
+
+def test_skill_significance_is_not_fooled_by_two_unrelated_trends() -> None:
+    """Regimes in both series: a shuffle would call chance alignment skill; rotation does not."""
+    rng = np.random.default_rng(5)
+    false_alarms = 0
+    for _ in range(100):
+        y = np.repeat(rng.integers(0, 3, 20), 50)  # 20 regimes of 50 samples
+        calls = np.repeat(rng.integers(0, 3, 20), 50)
+        false_alarms += skill_significance(y, np.eye(3)[calls], block=1) < 0.05
+    assert false_alarms <= 10
+
+
+def test_skill_significance_orders_samples_by_cluster_and_skips_near_shifts() -> None:
+    rng = np.random.default_rng(6)
+    ts = np.repeat(np.arange(300), 4)  # 4 symbols per bar time
+    y = rng.integers(0, 3, len(ts))
+    order = rng.permutation(len(ts))
+    proba = np.eye(3)[y]
+    shuffled = skill_significance(y[order], proba[order], clusters=ts[order], block=5)
+    assert shuffled == skill_significance(y, proba, clusters=ts, block=5)
+    assert shuffled < 0.001
+    assert skill_significance(y[:1], proba[:1]) == 1.0
+    with pytest.raises(ValueError, match="'brier' is not"):
+        skill_significance(y, proba, metric="brier")

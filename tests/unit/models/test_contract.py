@@ -28,6 +28,20 @@ def test_contract_and_skill(
     assert weighted_log_loss(proba, test.y) < np.log(3) - 0.1
 
 
+@pytest.mark.parametrize("name", list(TINY_MODELS))
+def test_a_class_absent_from_train_gets_probability_zero(
+    name: str, splits: tuple[Dataset, Dataset, Dataset], tmp_path: Path
+) -> None:
+    """Fixed-horizon labels with threshold 0 never give NEUTRAL; the models still fit."""
+    train, valid, test = splits
+    no_neutral = train.take(train.y != 1)
+    fitted = check_model(clone(TINY_MODELS[name]), no_neutral, valid, test.X, tmp_path)
+    proba = fitted.predict_proba(test.X)
+    assert proba[:, 1].max() < 1e-12
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert fitted.class_offset_[1] == -1e4
+
+
 @pytest.mark.parametrize("cls", list(MODELS.values()))
 def test_every_model_satisfies_the_protocol(cls: type) -> None:
     model = cls()

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from nexus.datasets import Dataset
-from nexus.errors import ConfigError, DataError
+from nexus.errors import ConfigError, DataError, NotFittedError
 from nexus.models import (
     LightGBMModel,
     LogisticModel,
     LSTMModel,
-    NotFittedError,
     TransformerModel,
     load_model,
     make_model,
@@ -75,9 +74,9 @@ def _replace(data: Dataset, **changes: object) -> Dataset:
 def test_bad_training_data_is_named(splits: tuple[Dataset, Dataset, Dataset]) -> None:
     train, valid, _ = splits
     model = clone(TINY_MODELS["logistic"])
-    no_up = train.take(train.y != 2)
-    with pytest.raises(DataError, match="train has no UP samples"):
-        model.fit(no_up, valid)
+    only_up = train.take(train.y == 2)
+    with pytest.raises(DataError, match="train holds only UP samples; at least two classes"):
+        model.fit(only_up, valid)
     X = train.X.copy()
     X[3, 2, 1] = np.nan
     with pytest.raises(DataError, match=r"train\.X has 1 NaN or infinite values"):

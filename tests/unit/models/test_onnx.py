@@ -28,10 +28,23 @@ VARIANTS = {
     "logistic-isotonic": LogisticModel(calibration="isotonic"),
     "lightgbm-isotonic": LightGBMModel(n_estimators=40, num_leaves=5, calibration="isotonic"),
     "lightgbm-uncalibrated": LightGBMModel(n_estimators=40, max_depth=2, calibration=None),
+    "lightgbm-single-leaf-trees": LightGBMModel(n_estimators=5, min_child_samples=1000),
+    "lightgbm-bcts-bagged": LightGBMModel(
+        n_estimators=30, subsample=0.5, subsample_freq=1, colsample_bytree=0.5,
+        calibration="bcts",
+    ),
     "lstm-2-layers": LSTMModel(hidden_size=8, num_layers=2, **{**TINY_DEEP, "max_epochs": 2}),
     "transformer-learned-last": TransformerModel(
         d_model=8, n_heads=2, num_layers=2, dim_feedforward=16, positional="learned",
         pooling="last", calibration="isotonic", **{**TINY_DEEP, "max_epochs": 2},
+    ),
+    "transformer-per-bar": TransformerModel(
+        patch_size=1, d_model=8, n_heads=2, num_layers=1, dim_feedforward=16,
+        **{**TINY_DEEP, "max_epochs": 2},
+    ),
+    "transformer-patches-divide": TransformerModel(
+        patch_size=4, d_model=8, n_heads=2, num_layers=1, dim_feedforward=16,
+        **{**TINY_DEEP, "max_epochs": 2},
     ),
 }  # fmt: skip
 

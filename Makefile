@@ -35,6 +35,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/learning.py
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[bench]'
+	$(BIN)/python benchmarks/backtest.py
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .ruff_cache

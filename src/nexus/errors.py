@@ -12,9 +12,13 @@ builtin that fits, so existing ``except ValueError`` clauses keep working::
     │   ├── SourceNotFoundError (FileNotFoundError)
     │   ├── ArchiveError                  an unreadable or unsafe archive
     │   ├── ChecksumError                 a file does not match its checksum
-    │   └── NoUsableRowsError             nothing in the input survived validation
+    │   ├── ArtifactError                 a model version is missing, incomplete or corrupt
+    │   ├── NoUsableRowsError             nothing in the input survived validation
+    │   └── AlignmentError                signals that do not line up with the bars
     ├── NotFittedError (ValueError, AttributeError)  a model used before fit or load
     ├── UnknownSymbolError (LookupError)  a symbol no source or store knows
+    ├── RegistryError (RuntimeError)      a registry operation was refused, or
+    │                                     model_config.json is unreadable or locked
     ├── SourceError (RuntimeError)        a data vendor failed after retries
     └── StoreError (RuntimeError)         the store cannot be opened or written
         └── StoreUnavailableError         the database is not reachable or is locked
@@ -32,13 +36,16 @@ True
 from __future__ import annotations
 
 __all__ = [
+    "AlignmentError",
     "ArchiveError",
+    "ArtifactError",
     "ChecksumError",
     "ConfigError",
     "DataError",
     "NexusError",
     "NoUsableRowsError",
     "NotFittedError",
+    "RegistryError",
     "SourceError",
     "SourceNotFoundError",
     "StoreError",
@@ -92,8 +99,16 @@ class ChecksumError(DataError):
     """A file's checksum does not match the expected value."""
 
 
+class ArtifactError(DataError):
+    """A model version is missing, lacks a file, or fails its checksum manifest."""
+
+
 class NoUsableRowsError(DataError):
     """No row of the input could be stored."""
+
+
+class AlignmentError(DataError):
+    """Signals or probabilities that do not line up with the bars they are backtested on."""
 
 
 class NotFittedError(NexusError, ValueError, AttributeError):
@@ -108,6 +123,11 @@ class UnknownSymbolError(NexusError, LookupError):
 
     def __str__(self) -> str:  # LookupError would quote the message
         return NexusError.__str__(self)
+
+
+class RegistryError(NexusError, RuntimeError):
+    """The model registry refused an operation (for example a rollback with no previous
+    champion), or its ``model_config.json`` cannot be read or locked."""
 
 
 class SourceError(NexusError, RuntimeError):

@@ -107,6 +107,26 @@ def test_runs_are_tracked_in_mlflow(trained) -> None:
     assert {m["mlflow_run"] for m in report["models"]} <= runs
 
 
+def test_trained_versions_are_in_the_registry_verified_and_promotable(trained) -> None:
+    nexus, report = trained
+    listed = nexus("models", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    slots = {s["slot"]: s for s in listed.json()["slots"]}
+    for model in report["models"]:
+        folder = Path(model["artifact"])
+        entry = slots[model["slot"]]
+        assert [v["version"] for v in entry["versions"]] == [folder.name]
+        assert entry["versions"][0]["model"] == model["model"]
+        assert entry["champion"] is None  # training never promotes; validation decides
+    version = Path(report["models"][0]["artifact"]).name
+    assert nexus("models", "promote", "lightgbm", version).code == 0
+    shown = nexus("models", "show", "lightgbm", "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["check"]["ok"] is True
+    assert shown.json()["version"] == version
+    assert shown.json()["fingerprint"]["sha256"] == report["fingerprint"]
+
+
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB file with 2 simulated symbols x 3 sessions, copied by each test."""

@@ -15,6 +15,7 @@ PACKAGES = [
     "nexus.ingest",
     "nexus.labels",
     "nexus.models",
+    "nexus.registry",
     "nexus.sources",
     "nexus.sources.files",
     "nexus.sources.samples",

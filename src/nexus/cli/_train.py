@@ -144,3 +144,4 @@ def _print(report: dict) -> None:
                 )
         stdout.print(frame_table(pd.DataFrame(rows), f"{model['model']} (out of sample)"))
         stdout.print(f"  saved {model['artifact']}  [dim](MLflow run {model['mlflow_run']})[/]")
+        stdout.print(f"  report {model['report']}")

@@ -7,9 +7,10 @@ environment) and pass it to what needs it. Nothing in Nexus reads a global.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nexus.errors import ConfigError
 
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
         ``NEXUS_STORE_URL``; ``duckdb:///path/file.duckdb`` or
         ``postgresql://user@host:port/db``. Default: a DuckDB file
         ``nexus.duckdb`` under ``home``.
+    model_slots : tuple of str
+        ``NEXUS_MODEL_SLOTS`` (comma-separated); the model slots the registry
+        always lists, champion or not. Default ``lstm,transformer`` (the two
+        models of the dual-confirmation decision). Training may add any other.
 
     Examples
     --------
@@ -38,12 +43,22 @@ class Settings(BaseSettings):
     'duckdb:///tmp/nx/nexus.duckdb'
     >>> Settings(home="/tmp/nx", store_url="postgresql://localhost/nexus").store_backend
     'postgres'
+    >>> Settings(model_slots="lstm, lightgbm").model_slots
+    ('lstm', 'lightgbm')
     """
 
     model_config = SettingsConfigDict(env_prefix="NEXUS_", extra="ignore", frozen=True)
 
     home: Path = Field(default=Path(".nexus"))
     store_url: str | None = None
+    model_slots: Annotated[tuple[str, ...], NoDecode] = ("lstm", "transformer")
+
+    @field_validator("model_slots", mode="before")
+    @classmethod
+    def _split_slots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("store_url")
     @classmethod

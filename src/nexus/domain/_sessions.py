@@ -78,6 +78,8 @@ class Sessions:
         Session dates at midnight UTC (the ``ts`` of a ``1d`` bar).
     opens, closes : ndarray of datetime64[us], shape (s,)
         UTC open and close instants (naive, in UTC).
+    zone : str
+        The exchange's IANA time zone (``"America/New_York"``).
 
     Examples
     --------
@@ -91,6 +93,7 @@ class Sessions:
     def __init__(self, calendar: str, start: date, end: date) -> None:
         self.calendar = calendar
         cal = _calendar(calendar, _year_start(start), _year_end(end))
+        self.zone = str(cal.tz)
         schedule = cal.schedule.loc[pd.Timestamp(start) : pd.Timestamp(end)]
         self.labels = pd.DatetimeIndex(schedule.index).tz_localize("UTC")
         self.opens = _naive_utc(schedule["open"])

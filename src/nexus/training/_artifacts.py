@@ -1,4 +1,4 @@
-"""Versioned model artifacts: one folder per trained model, written whole or not at all.
+"""What a trained model's version folder holds; the registry writes the folder.
 
 ``NEXUS_HOME/models/<slot>/<version>/`` holds::
 
@@ -12,18 +12,15 @@
     experiment.yaml   the experiment config
     manifest.json     SHA-256 of every file above
 
-The folder is built under a temporary name and renamed into place, so a
-failure never leaves a half-written version behind.
+:meth:`nexus.registry.Registry.add` builds the folder under a temporary name,
+writes the manifest and renames it into place, so a failure never leaves a
+half-written version behind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ import yaml
 from onnx import compose, helper, numpy_helper
 
 from nexus.features import FeatureScaler
+from nexus.registry import Registry
 from nexus.training._config import ExperimentConfig
 from nexus.training._prepare import Prepared
 from nexus.training._trainer import ModelResult
@@ -69,19 +67,8 @@ def scaled_onnx(core: onnx.ModelProto, scaler: FeatureScaler) -> onnx.ModelProto
     return merged
 
 
-def _version(fingerprint: str) -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{fingerprint[:8]}"
-
-
 def _write_json(path: Path, payload: object) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _manifest(folder: Path) -> dict[str, str]:
-    out = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def _fingerprint(prepared: Prepared, config: ExperimentConfig) -> dict:
@@ -113,22 +100,19 @@ def _fill(folder: Path, result: ModelResult, prepared: Prepared, config: Experim
     (folder / "experiment.yaml").write_text(
         yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
     )
-    _write_json(folder / "manifest.json", _manifest(folder))
 
 
 def save_artifact(
-    home: Path, result: ModelResult, prepared: Prepared, config: ExperimentConfig
+    home: Path | Registry, result: ModelResult, prepared: Prepared, config: ExperimentConfig
 ) -> Path:
-    """Write ``result``'s last-fold model as a new version of its slot; return its folder."""
-    root = home / "models" / result.config.slot_name
-    version = _version(prepared.fingerprint)
-    tmp = root / f".tmp-{version}"
-    tmp.mkdir(parents=True)
-    try:
-        _fill(tmp, result, prepared, config)
-        final = root / version
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+    """Write ``result``'s last-fold model as a new version of its slot; return its folder.
+
+    ``home`` is ``NEXUS_HOME`` or a :class:`~nexus.registry.Registry`. The version is
+    not promoted: ``nexus validate`` decides that.
+    """
+    registry = home if isinstance(home, Registry) else Registry(home)
+    slot = result.config.slot_name
+    version = registry.add(
+        slot, lambda folder: _fill(folder, result, prepared, config), tag=prepared.fingerprint[:8]
+    )
+    return registry.path(slot, version)

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from nexus.config import FrozenConfig, read_yaml
 from nexus.domain import Interval
+from nexus.registry import check_name
 
 __all__ = [
     "DataConfig",
@@ -73,6 +74,11 @@ class ModelConfig(FrozenConfig):
     model: str
     slot: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("slot")
+    @classmethod
+    def _check_slot(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value, what="slot")
 
     @property
     def slot_name(self) -> str:

@@ -11,6 +11,7 @@ from nexus.training._artifacts import save_artifact
 from nexus.training._config import ExperimentConfig
 from nexus.training._hpo import tune
 from nexus.training._prepare import prepare
+from nexus.training._reports import fold_report
 from nexus.training._tracking import MlflowTracker
 from nexus.training._trainer import ModelResult, Progress, train_models
 
@@ -34,11 +35,14 @@ class ExperimentReport:
         return asdict(self)
 
 
-def _model_entry(result: ModelResult, artifact: Path | None, run_id: str | None) -> dict:
+def _model_entry(
+    result: ModelResult, artifact: Path | None, run_id: str | None, report: Path | None = None
+) -> dict:
     return {
         "model": result.config.model,
         "slot": result.config.slot_name,
         "artifact": str(artifact) if artifact else None,
+        "report": str(report) if report else None,
         "mlflow_run": run_id,
         "summary": result.summary(),
         "folds": [asdict(f) for f in result.folds],
@@ -92,5 +96,7 @@ def run_experiment(
     for result in results:
         artifact = save_artifact(home, result, prepared, config)
         run_id = tracker.log(config, result, artifact) if tracker else None
-        report.models.append(_model_entry(result, artifact, run_id))
+        page = home / "reports" / f"train-{artifact.parent.name}-{artifact.name}.html"
+        fold_report(prepared, result, page)
+        report.models.append(_model_entry(result, artifact, run_id, page))
     return report

@@ -9,6 +9,7 @@ from nexus.evaluation import (
     conditional_baseline,
     edge_significance,
     majority_baseline,
+    paired_f1_significance,
     skill_significance,
 )
 from nexus.evaluation._metrics import _score_per_shift
@@ -112,3 +113,38 @@ def test_skill_significance_orders_samples_by_cluster_and_skips_near_shifts() ->
     assert skill_significance(y[:1], proba[:1]) == 1.0
     with pytest.raises(ValueError, match="'brier' is not"):
         skill_significance(y, proba, metric="brier")
+
+
+def test_paired_f1_difference_matches_the_metric_and_resamples_clusters() -> None:
+    rng = np.random.default_rng(7)
+    ts = np.repeat(np.arange(400), 5)
+    y = rng.integers(0, 3, len(ts))
+    a, b = rng.dirichlet([1, 1, 1], len(ts)), rng.dirichlet([1, 1, 1], len(ts))
+    diff, p = paired_f1_significance(y, a, b, clusters=ts, block=3, n_boot=500)
+    expected = (
+        classification_metrics(y, a)["macro_f1_updown"]
+        - classification_metrics(y, b)["macro_f1_updown"]
+    )
+    assert diff == pytest.approx(expected, abs=1e-12)
+    assert 0.05 < p < 0.95  # two coins
+    order = rng.permutation(len(ts))
+    again = paired_f1_significance(
+        y[order], a[order], b[order], clusters=ts[order], block=3, n_boot=500
+    )
+    assert again == pytest.approx((diff, p))
+    better = np.eye(3)[np.where(rng.random(len(ts)) < 0.4, y, a.argmax(axis=1))]
+    assert paired_f1_significance(y, better, a, clusters=ts)[1] < 0.001
+    assert paired_f1_significance(y, a, better, clusters=ts)[1] > 0.99
+    assert paired_f1_significance(y[:0], a[:0], b[:0]) == (0.0, 1.0)
+
+
+def test_paired_f1_is_calibrated_between_two_equal_models() -> None:
+    rng = np.random.default_rng(8)
+    small = 0
+    for _ in range(100):
+        y = rng.integers(0, 3, 300)
+        calls = [
+            np.eye(3)[np.where(rng.random(300) < 0.2, y, rng.integers(0, 3, 300))] for _ in "ab"
+        ]
+        small += paired_f1_significance(y, *calls, n_boot=300)[1] < 0.05
+    assert small <= 12  # nominal 5 of 100

@@ -77,28 +77,37 @@ def test_validate_refuses_what_cannot_be_judged(tmp_path: Path) -> None:
 def test_a_killed_retrain_leaves_the_registry_intact_and_the_next_run_completes(
     tmp_path: Path,
 ) -> None:
-    nexus, config = make(tmp_path, SLOW)
+    nexus, config = make(tmp_path)
+    first = nexus("retrain", "--config", str(config), "--sessions", "3", "--json")
+    version = first.json()["slots"][0]["challenger"]
+    if first.json()["slots"][0]["action"] != "promote":
+        assert nexus("models", "promote", "lightgbm", version).code == 0
+    models = nexus.home / "models"
+    before = (models / "model_config.json").read_bytes()
+    more = nexus("ingest", "sim", "--symbols", "4", "--sessions", "18", "--interval", "5m")
+    assert more.code == 0, more.stderr  # two new sessions: the next run has work to do
+
+    config.write_text(SLOW)
     proc = nexus.popen("retrain", "--config", str(config), "--sessions", "3", "--json")
-    lock = nexus.home / "retrain.lock"
-    deadline = time.monotonic() + 120
-    while not lock.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(3.0)  # inside training (5000 boosting rounds take far longer)
+    time.sleep(8.0)  # start-up and features take ~3 s; 5000 boosting rounds take far longer
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)  # reaps it and closes its pipes
-    models = nexus.home / "models"
-    assert not (models / "lightgbm").exists() or not [
-        p for p in (models / "lightgbm").iterdir() if not p.name.startswith(".")
-    ]
-    listed = nexus("models", "list", "--json")
+    assert (models / "model_config.json").read_bytes() == before
+    listed = nexus("models", "list", "lightgbm", "--json")
     assert listed.code == 0, listed.stderr
+    assert [v for v in (models / "lightgbm").iterdir() if not v.name.startswith(".")] == [
+        models / "lightgbm" / version
+    ]
 
     config.write_text(EXPERIMENT)
     done = nexus("retrain", "--config", str(config), "--sessions", "3", "--json")
     assert done.code == 0, done.stderr
-    assert done.json()["slots"][0]["action"] in ("promote", "keep")
-    json.loads((models / "model_config.json").read_text())
+    [entry] = done.json()["slots"]
+    assert entry["action"] in ("promote", "keep")
+    assert entry["champion_before"] == version
+    history = json.loads((models / "model_config.json").read_text())["slots"]["lightgbm"]
+    assert history["history"][-1]["version"] == entry["challenger"]
 
 
 def test_schedule_prints_a_crontab_line(tmp_path: Path) -> None:

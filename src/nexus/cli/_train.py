@@ -119,7 +119,12 @@ def _print(report: dict) -> None:
         f"samples, {report['folds']} walk-forward folds [dim](data {report['fingerprint'][:12]})[/]"
     )
     if report.get("tuned"):
-        stdout.print(f"tuned {report['tuned']['model']}: {report['tuned']['params']}")
+        tuned = report["tuned"]
+        stdout.print(
+            f"tuned {tuned['model']} over {tuned['n_trials']} trials: {tuned['params']}; "
+            f"probability of backtest overfitting {tuned['pbo']:.2f}, "
+            f"deflated Sharpe {tuned['deflated_sharpe']:.2f}"
+        )
     for model in report["models"]:
         rows = []
         for fold in model["folds"]:

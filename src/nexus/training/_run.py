@@ -79,11 +79,9 @@ def run_experiment(
     prepared = prepare(store, config)
     tuned = None
     if trials or config.hpo.trials:
-        name, best, score = tune(
-            prepared, config, trials=trials or config.hpo.trials, progress=progress
-        )
-        tuned = {"model": name, "params": best, config.hpo.metric: score}
-        config = _with_params(config, name, best)
+        found = tune(prepared, config, trials=trials or config.hpo.trials, progress=progress)
+        tuned = found.to_dict(config.hpo.metric)
+        config = _with_params(config, found.model, found.params)
     results = train_models(prepared, config, progress=progress)
     report = ExperimentReport(
         name=config.name,

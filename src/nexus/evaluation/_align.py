@@ -110,21 +110,40 @@ def bars_panel(bars: pd.DataFrame) -> Panel:
     stamps = _int_ts(bars["ts"], "bars")
     row, uniq = _time_codes(stamps)
     shape = (len(uniq), len(symbols))
-    valid = np.zeros(shape, dtype=bool)
-    valid[row, codes] = True
-    if valid.sum() != len(bars):
-        raise DataError(
-            "bars hold duplicate (symbol, ts) rows",
-            fix="keep one bar per symbol and timestamp (drop_duplicates on symbol, ts)",
-        )
+    grid = _grid_layout(row, codes, shape)
+    if grid is not None:  # every symbol at every time, in time- or symbol-major order
+        valid = np.ones(shape, dtype=bool)
+    else:
+        valid = np.zeros(shape, dtype=bool)
+        valid[row, codes] = True
+        if valid.sum() != len(bars):
+            raise DataError(
+                "bars hold duplicate (symbol, ts) rows",
+                fix="keep one bar per symbol and timestamp (drop_duplicates on symbol, ts)",
+            )
     arrays = {}
     for name in ("open", "close", "volume"):
         values = bars[name].to_numpy(dtype=np.float64)
         _check_prices(values, name)
-        arrays[name] = np.full(shape, np.nan)
-        arrays[name][row, codes] = values
+        if grid is not None:
+            arrays[name] = np.ascontiguousarray(grid(values))
+        else:
+            arrays[name] = np.full(shape, np.nan)
+            arrays[name][row, codes] = values
     ts = pd.DatetimeIndex(uniq.astype("datetime64[us]")).tz_localize("UTC")
     return Panel(ts, pd.Index(symbols), valid=valid, stamps=stamps, rows=row, **arrays)
+
+
+def _grid_layout(row: np.ndarray, codes: np.ndarray, shape: tuple[int, int]):
+    """A reshape that lays the rows out as (T, N), when they form the full grid in order."""
+    n_t, n_s = shape
+    if len(row) != n_t * n_s:
+        return None
+    if np.array_equal(row * n_s + codes, np.arange(len(row))):
+        return lambda values: values.reshape(n_t, n_s)
+    if np.array_equal(codes * n_t + row, np.arange(len(row))):
+        return lambda values: values.reshape(n_s, n_t).T
+    return None
 
 
 def _time_codes(stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from nexus.evaluation._align import (
 )
 from nexus.evaluation._costs import CostModel
 from nexus.evaluation._engine import Simulation, simulate
-from nexus.evaluation._performance import drawdown, longest_underwater, performance_metrics
+from nexus.evaluation._performance import metrics_and_underwater_start
 from nexus.evaluation._periods import periods_per_year
 from nexus.evaluation._sizing import SizingConfig, target_weights
 from nexus.evaluation._trades import extract_trades
@@ -261,8 +261,8 @@ def _metrics(
     ppy: float,
     cash0: float,
 ) -> dict[str, float]:
-    out: dict[str, float] = performance_metrics(returns, ppy)
-    out["max_drawdown_days"] = _drawdown_days(panel.ts, returns, out["max_drawdown_bars"])
+    out, start = metrics_and_underwater_start(returns, ppy)
+    out["max_drawdown_days"] = _drawdown_days(panel.ts, start, out["max_drawdown_bars"])
     marks = carry_last(np.nan_to_num(panel.close), panel.valid)
     gross = np.nansum(np.abs(sim.shares * marks), axis=1)
     traded = np.nansum(np.abs(sim.traded * np.nan_to_num(panel.open)), axis=1)
@@ -281,11 +281,10 @@ def _metrics(
     return out
 
 
-def _drawdown_days(ts: pd.DatetimeIndex, returns: np.ndarray, bars: int) -> float:
+def _drawdown_days(ts: pd.DatetimeIndex, start: int, bars: int) -> float:
     """Calendar days of the longest drawdown: from its peak to recovery (or the last bar)."""
     if not bars:
         return 0.0
-    bars, start = longest_underwater(drawdown(returns))
     peak = ts[start - 1] if start > 0 else ts[0]
     end = ts[min(start + bars, len(ts) - 1)]
     return float((end - peak) / pd.Timedelta(days=1))

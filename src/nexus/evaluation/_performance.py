@@ -73,6 +73,13 @@ def performance_metrics(returns: np.ndarray, periods_per_year: float) -> dict[st
     >>> round(m["sharpe"], 4), round(m["max_drawdown"], 4), m["max_drawdown_bars"]
     (3.8129, -0.02, 1)
     """
+    return metrics_and_underwater_start(returns, periods_per_year)[0]
+
+
+def metrics_and_underwater_start(
+    returns: np.ndarray, periods_per_year: float
+) -> tuple[dict[str, float], int]:
+    """:func:`performance_metrics` and the start index of the longest drawdown (-1: none)."""
     r = np.asarray(returns, dtype=np.float64)
     n = len(r)
     total = float(np.prod(1.0 + r) - 1.0) if n else float("nan")
@@ -82,7 +89,7 @@ def performance_metrics(returns: np.ndarray, periods_per_year: float) -> dict[st
     downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if n else float("nan")
     dd = drawdown(r)
     max_dd = float(dd.min()) if n else float("nan")
-    bars, _ = longest_underwater(dd)
+    bars, start = longest_underwater(dd)
     return {
         "total_return": total,
         "cagr": float(cagr),
@@ -92,7 +99,7 @@ def performance_metrics(returns: np.ndarray, periods_per_year: float) -> dict[st
         "calmar": _ratio(float(cagr), abs(max_dd)) if max_dd < 0 else float("nan"),
         "max_drawdown": max_dd,
         "max_drawdown_bars": bars,
-    }
+    }, start
 
 
 def _ratio(num: float, den: float) -> float:

@@ -332,3 +332,19 @@ def test_bad_bars_are_refused() -> None:
         backtest(pd.concat([bars, bars]), _signals(bars), config=_config())
     with pytest.raises(DataError, match="'open' has 1 missing"):
         backtest(bars.assign(open=bars["open"].where(bars.index != 2)), _signals(bars))
+
+
+def test_row_order_of_the_bars_does_not_matter() -> None:
+    """Symbol-major, time-major (both laid out by reshape) and shuffled (scattered) agree."""
+    bars = _bars(40, ("A", "B", "C"))
+    signals = _signals(bars)
+    by_symbol = bars.sort_values(["symbol", "ts"]).reset_index(drop=True)
+    by_time = bars.sort_values(["ts", "symbol"]).reset_index(drop=True)
+    shuffled = bars.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    gappy = by_symbol.drop(index=[5, 50]).reset_index(drop=True)  # not a full grid
+    results = [backtest(b, signals, config=_config()) for b in (by_symbol, by_time, shuffled)]
+    for other in results[1:]:
+        pd.testing.assert_series_equal(other.equity, results[0].equity)
+        pd.testing.assert_frame_equal(other.positions, results[0].positions)
+    kept = signals.merge(gappy[["symbol", "ts"]])
+    assert len(backtest(gappy, kept, config=_config()).equity) == len(results[0].equity)

@@ -332,16 +332,30 @@ def judge(
         {
             "challenger": challenger,
             "champion": champion_version,
-            "sharpe_after_costs": _sharpes(bars.loc[bars["ts"] >= since], scored, rival),
+            "sharpe_after_costs": _sharpes(
+                bars.loc[bars["ts"] >= since],
+                _every(scored, experiment.dataset.stride),
+                None if rival is None else _every(rival, experiment.dataset.stride),
+            ),
         }
     )
     return decide(comparison, config)
 
 
+def _every(scored: pd.DataFrame, stride: int) -> pd.DataFrame:
+    """The rows at every ``stride``-th decision time: the experiment's trading cadence."""
+    times = np.sort(scored["ts"].unique())[::stride]
+    return scored.loc[scored["ts"].isin(times)]
+
+
 def _sharpes(
     bars: pd.DataFrame, scored: pd.DataFrame, rival: pd.DataFrame | None
 ) -> dict[str, float]:
-    """Annualised Sharpe after costs of trading each model's calls (default backtest)."""
+    """Annualised Sharpe after costs of trading each model's calls (default backtest).
+
+    Calls are taken at the experiment's stride (a decision every ``stride`` bars)
+    and held until the next one.
+    """
     out = {"challenger": _sharpe(bars, probabilities=scored[["symbol", "ts", *_PROBA]])}
     if rival is not None:
         out["champion"] = _sharpe(bars, probabilities=rival[["symbol", "ts", *_PROBA]])

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nexus.cli._app import app, settings_of
-from nexus.cli._output import emit_json, stdout
+from nexus.cli._output import METRIC_COLUMNS, emit_json, stdout
 from nexus.errors import RegistryError
 from nexus.registry import Alert, Decision, Registry, SlotState
 
@@ -26,16 +26,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 ReasonOpt = Annotated[str | None, typer.Option(help="Why; kept in the slot's history.")]
 
 _LISTED = ("macro_f1", "accuracy", "log_loss")
-_SHOWN = (
-    "accuracy",
-    "macro_f1",
-    "precision_up",
-    "recall_up",
-    "precision_down",
-    "recall_down",
-    "log_loss",
-    "brier",
-)
 
 
 def _journal_only(alert: Alert) -> None:
@@ -229,9 +219,9 @@ def _print_show(report: dict[str, Any]) -> None:
     metrics = report["metrics"] or {}
     if metrics:
         table = Table(title="out-of-sample scores (mean over folds)", title_justify="left")
-        for key in _SHOWN:
+        for key in METRIC_COLUMNS:
             table.add_column(key, justify="right")
-        table.add_row(*[_number(metrics.get(k)) for k in _SHOWN])
+        table.add_row(*[_number(metrics.get(k)) for k in METRIC_COLUMNS])
         stdout.print(table)
     for decision in report["decisions"]:
         stdout.print(f"  decision   {_decision_line(decision)}")

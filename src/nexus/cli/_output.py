@@ -17,7 +17,19 @@ from rich.table import Table
 
 from nexus.ingest import BatchReport
 
-__all__ = ["batch_progress", "emit_json", "frame_table", "stderr", "stdout"]
+__all__ = ["METRIC_COLUMNS", "batch_progress", "emit_json", "frame_table", "stderr", "stdout"]
+
+METRIC_COLUMNS = (
+    "accuracy",
+    "macro_f1",
+    "precision_up",
+    "recall_up",
+    "precision_down",
+    "recall_down",
+    "log_loss",
+    "brier",
+)
+"""The classification scores the CLI shows per model and fold, in this order."""
 
 
 def _console(*, to_stderr: bool) -> Console:

@@ -8,21 +8,10 @@ from typing import Annotated
 import typer
 
 from nexus.cli._app import app, settings_of
-from nexus.cli._output import emit_json, frame_table, stderr, stdout
+from nexus.cli._output import METRIC_COLUMNS, emit_json, frame_table, stderr, stdout
 from nexus.store import open_store
 
 __all__ = ["train"]
-
-_SHOWN = (
-    "accuracy",
-    "macro_f1",
-    "precision_up",
-    "recall_up",
-    "precision_down",
-    "recall_down",
-    "log_loss",
-    "brier",
-)
 
 
 @app.command("train")
@@ -133,7 +122,7 @@ def _print(report: dict) -> None:
                     "fold": fold["fold"],
                     "who": model["model"],
                     "n_test": fold["n_test"],
-                    **{k: fold["metrics"][k] for k in _SHOWN},
+                    **{k: fold["metrics"][k] for k in METRIC_COLUMNS},
                     "p_vs_majority": fold["p_value_vs_majority"],
                     "p_f1": fold["p_value_macro_f1"],
                 }
@@ -144,7 +133,7 @@ def _print(report: dict) -> None:
                         "fold": fold["fold"],
                         "who": f"  {name}",
                         "n_test": fold["n_test"],
-                        **{k: metrics[k] for k in _SHOWN},
+                        **{k: metrics[k] for k in METRIC_COLUMNS},
                     }
                 )
         stdout.print(frame_table(pd.DataFrame(rows), f"{model['model']} (out of sample)"))

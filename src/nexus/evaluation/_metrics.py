@@ -158,17 +158,11 @@ def edge_significance(
     diff = (model_proba.argmax(axis=1) == y).astype(float) - (
         baseline_proba.argmax(axis=1) == y
     ).astype(float)
-    keys = np.arange(len(y)) if clusters is None else np.asarray(clusters)
-    _, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse, weights=diff)
-    counts = np.bincount(inverse).astype(float)
-    n_blocks = -(-len(sums) // block)
-    starts = np.arange(n_blocks) * block
-    block_sum = np.add.reduceat(sums, starts)
-    block_count = np.add.reduceat(counts, starts)
-    rng = np.random.default_rng(seed)
-    draw = rng.integers(0, n_blocks, size=(n_boot, n_blocks))
-    means = block_sum[draw].sum(axis=1) / block_count[draw].sum(axis=1)
+    inverse = _cluster_codes(clusters, len(y))
+    per_cluster = np.stack([np.bincount(inverse, weights=diff), np.bincount(inverse)], axis=1)
+    blocks, draw = _block_draws(per_cluster, block, n_boot, seed)
+    drawn = blocks[draw].sum(axis=1)  # (n_boot, 2): summed differences and sample counts
+    means = drawn[:, 0] / drawn[:, 1]
     return float((np.sum(means <= 0) + 1) / (n_boot + 1))
 
 
@@ -312,22 +306,41 @@ def paired_f1_significance(
     y = np.asarray(y, dtype=np.int64)
     if len(y) == 0:
         return 0.0, 1.0
-    keys = np.arange(len(y)) if clusters is None else np.asarray(clusters)
-    _, inverse = np.unique(keys, return_inverse=True)
-    counts = [
-        _f1_counts(y, np.asarray(p).argmax(axis=1), inverse)
-        for p in (challenger_proba, champion_proba)
-    ]
-    observed = _updown_f1(counts[0].sum(axis=0)) - _updown_f1(counts[1].sum(axis=0))
-    n_clusters = counts[0].shape[0]
-    n_blocks = -(-n_clusters // max(1, block))
-    starts = np.arange(n_blocks) * max(1, block)
-    blocks = [np.add.reduceat(c, starts, axis=0) for c in counts]
-    draw = np.random.default_rng(seed).integers(0, n_blocks, size=(n_boot, n_blocks))
+    inverse = _cluster_codes(clusters, len(y))
+    counts = np.stack(
+        [
+            _f1_counts(y, np.asarray(p).argmax(axis=1), inverse)
+            for p in (challenger_proba, champion_proba)
+        ],
+        axis=1,
+    )  # (clusters, 2 models, 2 classes, 3 counts)
+    total = counts.sum(axis=0)
+    observed = _updown_f1(total[0]) - _updown_f1(total[1])
+    blocks, draw = _block_draws(counts, block, n_boot, seed)
     diffs = np.empty(n_boot)
     for i, rows in enumerate(draw):
-        diffs[i] = _updown_f1(blocks[0][rows].sum(axis=0)) - _updown_f1(blocks[1][rows].sum(axis=0))
+        drawn = blocks[rows].sum(axis=0)
+        diffs[i] = _updown_f1(drawn[0]) - _updown_f1(drawn[1])
     return float(observed), float((1 + np.sum(diffs <= 0)) / (1 + n_boot))
+
+
+def _cluster_codes(clusters: np.ndarray | None, n: int) -> np.ndarray:
+    """Each sample's cluster, as codes in sorted cluster order (one cluster per sample if None)."""
+    if clusters is None:
+        return np.arange(n)
+    return np.unique(np.asarray(clusters), return_inverse=True)[1]
+
+
+def _block_draws(
+    per_cluster: np.ndarray, block: int, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``per_cluster`` rows over blocks of ``block`` consecutive clusters, and
+    ``n_boot`` draws (with replacement) of as many blocks, shape (n_boot, n_blocks)."""
+    block = max(1, block)
+    n_blocks = -(-len(per_cluster) // block)
+    blocks = np.add.reduceat(per_cluster, np.arange(n_blocks) * block, axis=0)
+    draw = np.random.default_rng(seed).integers(0, n_blocks, size=(n_boot, n_blocks))
+    return blocks, draw
 
 
 def _f1_counts(y: np.ndarray, pred: np.ndarray, inverse: np.ndarray) -> np.ndarray:

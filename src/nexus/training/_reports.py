@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from nexus.domain import Interval
-from nexus.evaluation import BacktestConfig, BacktestResult, backtest
+from nexus.evaluation import PROBA_COLUMNS, BacktestConfig, BacktestResult, backtest
 from nexus.evaluation._report import ReportInputs, buy_and_hold, write_report
 from nexus.models import LightGBMModel
 from nexus.registry import Artifact
@@ -29,7 +29,7 @@ from nexus.training._validate import artifact_windows, onnx_proba, trained_until
 
 __all__ = ["ModelBacktest", "fold_report", "model_backtest", "permutation_importance"]
 
-_PROBA = ["p_down", "p_neutral", "p_up"]
+_PROBA = list(PROBA_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from nexus.datasets import Dataset, build_dataset
 from nexus.domain import Interval, Sessions
 from nexus.errors import ArtifactError, DataError
 from nexus.evaluation import (
+    PROBA_COLUMNS,
     BacktestConfig,
     backtest,
     classification_metrics,
@@ -54,7 +55,7 @@ __all__ = [
     "validation_start",
 ]
 
-_PROBA = ["p_down", "p_neutral", "p_up"]
+_PROBA = list(PROBA_COLUMNS)
 
 
 class ValidationConfig(FrozenConfig):

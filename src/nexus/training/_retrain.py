@@ -7,7 +7,8 @@ the experiment configures; score champion and challenger on the validation
 window (the newest sessions, which neither saw); promote the challenger or keep
 the champion, recording the decision and its figures in ``model_config.json``;
 return a report. Idempotent: a second run on the same stored bars finds every
-slot's challenger already trained on exactly those bars and does nothing.
+slot's challenger (same model and parameters) already trained on exactly those
+bars and does nothing.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from filelock import FileLock, Timeout
 
 from nexus.errors import ArtifactError, ConfigError, RegistryError
 from nexus.registry import Registry
 from nexus.store import Store
 from nexus.training._artifacts import save_artifact
-from nexus.training._config import ExperimentConfig
+from nexus.training._config import ExperimentConfig, ModelConfig
 from nexus.training._prepare import Prepared, load_bars, prepare
 from nexus.training._reports import model_backtest
 from nexus.training._trainer import ModelResult, Progress, train_models
@@ -113,7 +115,7 @@ def _run(
     report.fingerprint = prepared.fingerprint
     todo = []
     for model in config.models:
-        if _trained(registry, model.slot_name, prepared.fingerprint):
+        if _trained(registry, model, prepared.fingerprint):
             report.slots.append({"slot": model.slot_name, "action": "up to date"})
         else:
             todo.append(model)
@@ -180,12 +182,15 @@ def _corporate_actions(
     return (None if since is None else str(since)), rows
 
 
-def _trained(registry: Registry, slot: str, fingerprint: str) -> bool:
-    """Whether ``slot`` already has a version trained on exactly these bars."""
-    for version in registry.versions(slot):
-        path = registry.path(slot, version) / "fingerprint.json"
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(path.read_text()).get("sha256") == fingerprint:
+def _trained(registry: Registry, model: ModelConfig, fingerprint: str) -> bool:
+    """Whether the slot already has a version of this model trained on exactly these bars."""
+    wanted = model.model_dump(mode="json")
+    for version in registry.versions(model.slot_name):
+        folder = registry.path(model.slot_name, version)
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            same_bars = json.loads((folder / "fingerprint.json").read_text())["sha256"]
+            trained = yaml.safe_load((folder / "experiment.yaml").read_text())["models"]
+            if same_bars == fingerprint and wanted in trained:
                 return True
     return False
 

@@ -101,3 +101,13 @@ def test_an_experiment_without_registry_slots_is_refused(setup) -> None:
     only_lightgbm = EXPERIMENT.model_copy(update={"models": EXPERIMENT.models[:1]})
     with pytest.raises(ConfigError, match="none of the registry slots lstm, transformer"):
         retrain(store, only_lightgbm, other, validation=VALIDATION)
+
+
+def test_new_parameters_are_not_up_to_date(setup) -> None:
+    store, registry = setup
+    retrain(store, EXPERIMENT, registry, validation=VALIDATION)
+    models = [m.model_copy(update={"params": {"n_estimators": 41}}) for m in EXPERIMENT.models]
+    changed = EXPERIMENT.model_copy(update={"models": models})
+    [entry] = retrain(store, changed, registry, validation=VALIDATION).slots
+    assert entry["action"] in ("promote", "keep")
+    assert len(registry.versions("lightgbm")) == 2

@@ -182,7 +182,8 @@ class Registry:
         The folder is built as ``.tmp-<version>``, checked for every required file
         (``REQUIRED_FILES``), given ``manifest.json``, fsynced and renamed into
         place, so a failure or a crash never leaves a half-written version. The
-        new version is not promoted.
+        new version is not promoted. ``.tmp-*`` folders left by crashed writers
+        more than an hour ago are removed first (writing one takes seconds).
 
         Raises
         ------
@@ -192,6 +193,7 @@ class Registry:
         folder = self._slot_dir(slot)
         version = new_version(tag)
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_tmp(folder)
         tmp = folder / f".tmp-{version}"
         tmp.mkdir()
         try:
@@ -401,6 +403,20 @@ class Registry:
                 f"the new version of {slot} lacks {', '.join(missing)}",
                 fix="write every file of a version: " + ", ".join(REQUIRED_FILES),
             )
+
+
+_STALE_TMP_S = 3600.0
+
+
+def _remove_stale_tmp(folder: Path) -> None:
+    """Delete ``.tmp-*`` folders untouched for an hour: a crashed writer's leftovers."""
+    cutoff = datetime.now(UTC).timestamp() - _STALE_TMP_S
+    for tmp in folder.glob(".tmp-*"):
+        try:
+            if tmp.is_dir() and tmp.stat().st_mtime < cutoff:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:  # another writer finished or removed it meanwhile
+            continue
 
 
 def _check_reason(reason: str) -> str:

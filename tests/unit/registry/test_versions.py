@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +118,18 @@ def test_slots_come_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     registry = Registry.from_settings(Settings(home=tmp_path))
     assert registry.slots() == ("lstm", "patchtst")
     assert registry.root == tmp_path / "models"
+
+
+def test_a_crashed_writers_old_tmp_folder_is_removed_by_the_next_add(
+    registry: Registry, fitted: Fitted
+) -> None:
+    slot = registry.root / "lstm"
+    old, fresh = slot / ".tmp-20240101T000000000000-dead", slot / ".tmp-20240101T000000000001-busy"
+    for tmp in (old, fresh):
+        tmp.mkdir(parents=True)
+        (tmp / "model.onnx").write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    registry.add("lstm", filler(fitted))
+    assert not old.exists()
+    assert fresh.exists()  # maybe another writer, still busy

@@ -116,12 +116,15 @@ def write_report(path: Path, result: BacktestResult, inputs: ReportInputs) -> Pa
 
 
 def _page(result: BacktestResult, inputs: ReportInputs) -> str:
+    breaks = _closed_periods(result.equity.index)
     figures = [
         _equity(result, inputs.benchmark),
         _drawdown(result),
         _monthly(result),
         _rolling_sharpe(result),
     ]
+    for fig in (figures[0], figures[1], figures[3]):
+        fig.update_xaxes(rangebreaks=breaks)
     if inputs.y_true is not None and inputs.proba is not None:
         figures += [
             _confusion(inputs.y_true, inputs.proba),
@@ -141,6 +144,24 @@ def _page(result: BacktestResult, inputs: ReportInputs) -> str:
         charts=charts,
         trades=_trades_table(result.trades),
     )
+
+
+def _closed_periods(index: pd.Index, max_breaks: int = 500) -> list[dict[str, Any]]:
+    """Plotly range breaks over the gaps between sessions (nights, weekends, holidays).
+
+    A gap is a step longer than three times the typical bar spacing; the axis
+    skips it instead of drawing a straight line across it. None for daily bars
+    (weekends are a three-bar gap at most) or beyond ``max_breaks`` gaps.
+    """
+    ts = pd.DatetimeIndex(index)
+    if len(ts) < 3:
+        return []
+    step = ts[1:] - ts[:-1]
+    typical = step.median()
+    gaps = np.flatnonzero(step > 3 * typical)
+    if not len(gaps) or len(gaps) > max_breaks:
+        return []
+    return [{"bounds": [ts[i] + typical, ts[i + 1]]} for i in gaps]
 
 
 def _equity(result: BacktestResult, benchmark: pd.Series | None) -> go.Figure:
@@ -230,7 +251,7 @@ def _importance(importance: pd.Series, kind: str) -> go.Figure:
 
 def _layout(fig: go.Figure, title: str, y_title: str, *, percent: bool = False) -> go.Figure:
     fig.update_layout(title=title, template="plotly_white", margin={"l": 60, "r": 20, "t": 50})
-    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None)
+    fig.update_yaxes(title=y_title, tickformat=".1%" if percent else None)
     return fig
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nexus.domain import Interval
 from nexus.evaluation import PROBA_COLUMNS, BacktestConfig, BacktestResult, backtest
 from nexus.evaluation._report import ReportInputs, buy_and_hold, write_report
 from nexus.models import LightGBMModel
@@ -25,7 +24,12 @@ from nexus.store import Store
 from nexus.training._config import ExperimentConfig
 from nexus.training._prepare import Prepared, load_bars
 from nexus.training._trainer import ModelResult
-from nexus.training._validate import artifact_windows, onnx_proba, trained_until
+from nexus.training._validate import (
+    artifact_windows,
+    label_embargo,
+    onnx_proba,
+    trained_until,
+)
 
 __all__ = ["ModelBacktest", "fold_report", "model_backtest", "permutation_importance"]
 
@@ -49,6 +53,7 @@ def model_backtest(
     start: pd.Timestamp | None = None,
     config: BacktestConfig | None = None,
     report: Path | None = None,
+    bars: pd.DataFrame | None = None,
 ) -> ModelBacktest:
     """Trade ``artifact``'s calls on the bars it never saw; optionally write the report.
 
@@ -65,6 +70,9 @@ def model_backtest(
         Sizing and costs (default: fixed size, default costs).
     report : Path, optional
         Write the HTML report there.
+    bars : DataFrame, optional
+        The artifact's adjusted bars when the caller already read them;
+        default: read from ``store``.
 
     Raises
     ------
@@ -73,10 +81,10 @@ def model_backtest(
     """
     config = config or BacktestConfig()
     experiment = ExperimentConfig.model_validate(artifact.experiment)
-    embargo = Interval.parse(experiment.data.interval).timedelta * experiment.labels.horizon
-    unseen = trained_until(artifact) + embargo
+    unseen = trained_until(artifact) + label_embargo(experiment)
     start = unseen if start is None else max(pd.Timestamp(start), unseen)
-    bars = load_bars(store, experiment.data.model_copy(update={"start": None, "end": None}))
+    if bars is None:
+        bars = load_bars(store, experiment.data.model_copy(update={"start": None, "end": None}))
     data = artifact_windows(artifact, bars, start)
     proba = onnx_proba(artifact, data.X)
     calls = data.index[["symbol", "ts"]].reset_index(drop=True)
@@ -97,7 +105,7 @@ def model_backtest(
                 data.y,
                 data.feature_names,
             ),
-            details=_details(artifact, experiment, start, window, config, len(data)),
+            details=_details(artifact, start, window, config, len(data)),
         )
         written = write_report(report, result, inputs)
     return ModelBacktest(artifact, start, result, written)
@@ -187,7 +195,7 @@ def _log_loss(proba: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0))))
 
 
-def _details(artifact, experiment, start, window, config: BacktestConfig, n: int) -> dict:
+def _details(artifact, start, window, config: BacktestConfig, n: int) -> dict:
     costs = config.costs
     return {
         "model": f"{artifact.slot}/{artifact.version} ({artifact.model.name})",

@@ -14,7 +14,6 @@ bars and does nothing.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ import pandas as pd
 import yaml
 from filelock import FileLock, Timeout
 
-from nexus.errors import ArtifactError, ConfigError, RegistryError
+from nexus.errors import ConfigError, RegistryError
 from nexus.registry import Registry
 from nexus.store import Store
 from nexus.training._artifacts import save_artifact
@@ -37,7 +36,6 @@ from nexus.training._validate import (
     ValidationConfig,
     apply_decision,
     judge,
-    trained_until,
     validation_start,
 )
 
@@ -171,9 +169,9 @@ def _corporate_actions(
     ends = []
     for slot in registry.slots():
         champion = registry.champion(slot)
-        if champion is not None:
-            with contextlib.suppress(ArtifactError):
-                ends.append(trained_until(registry.load(slot, champion)))
+        recorded = _recorded(registry, slot, champion, "fingerprint.json") if champion else None
+        if recorded and "last_ts" in recorded:
+            ends.append(pd.Timestamp(recorded["last_ts"]))
     actions = store.read_corporate_actions(config.data.symbols)
     since = min(ends).tz_convert(None) if ends else None
     if since is not None and not actions.empty:
@@ -186,13 +184,25 @@ def _trained(registry: Registry, model: ModelConfig, fingerprint: str) -> bool:
     """Whether the slot already has a version of this model trained on exactly these bars."""
     wanted = model.model_dump(mode="json")
     for version in registry.versions(model.slot_name):
-        folder = registry.path(model.slot_name, version)
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            same_bars = json.loads((folder / "fingerprint.json").read_text())["sha256"]
-            trained = yaml.safe_load((folder / "experiment.yaml").read_text())["models"]
-            if same_bars == fingerprint and wanted in trained:
-                return True
+        bars = _recorded(registry, model.slot_name, version, "fingerprint.json")
+        experiment = _recorded(registry, model.slot_name, version, "experiment.yaml")
+        same_bars = bool(bars) and bars.get("sha256") == fingerprint
+        if same_bars and experiment and wanted in experiment.get("models", []):
+            return True
     return False
+
+
+def _recorded(registry: Registry, slot: str, version: str, name: str) -> dict[str, Any] | None:
+    """A version's JSON or YAML record, read without loading the model; None if unreadable.
+
+    Enough to tell what data and settings a version was trained with; loading
+    (and checksum verification) is left to the validation that uses it.
+    """
+    try:
+        loaded = yaml.safe_load((registry.path(slot, version) / name).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _judge(
@@ -212,7 +222,7 @@ def _judge(
     decision = judge(registry, slot, version, bars, start, validation)
     apply_decision(registry, slot, version, decision)
     report = registry.home / "reports" / f"retrain-{slot}-{version}.html"
-    model_backtest(store, registry.load(slot, version), start=start, report=report)
+    model_backtest(store, registry.load(slot, version), start=start, report=report, bars=bars)
     return {
         "report": str(report),
         "slot": slot,

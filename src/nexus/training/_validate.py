@@ -49,6 +49,7 @@ __all__ = [
     "compare",
     "decide",
     "judge",
+    "label_embargo",
     "onnx_proba",
     "score_artifact",
     "trained_until",
@@ -118,6 +119,13 @@ def validation_start(store: Store, experiment: ExperimentConfig, sessions: int) 
 def trained_until(artifact: Artifact) -> pd.Timestamp:
     """The newest bar time the artifact was trained on (from its data fingerprint)."""
     return pd.Timestamp(artifact.fingerprint["last_ts"])
+
+
+def label_embargo(experiment: ExperimentConfig) -> pd.Timedelta:
+    """How far a label looks ahead: the horizon in bars times the bar length."""
+    return (
+        pd.Timedelta(Interval.parse(experiment.data.interval).timedelta) * experiment.labels.horizon
+    )
 
 
 def score_artifact(artifact: Artifact, bars: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
@@ -317,7 +325,7 @@ def judge(
         with contextlib.suppress(ArtifactError):
             theirs = registry.load(slot, champion_version)
     experiment = ExperimentConfig.model_validate(ours.experiment)
-    embargo = Interval.parse(experiment.data.interval).timedelta * experiment.labels.horizon
+    embargo = label_embargo(experiment)
     since = max([start] + [trained_until(a) + embargo for a in (ours, theirs) if a is not None])
     if since > pd.Timestamp(bars["ts"].max()):
         raise DataError(

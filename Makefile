@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job: simulate a market, ingest it, show what is stored.
+## The main job: nexus up. Data (simulated if the store is empty), first champions (a short
+## training run if the registry is empty), the live feed, the engine, the API and dashboard
+## at http://127.0.0.1:8000/. Ctrl-C stops it; run it again to resume.
 demo: $(STAMP)
-	$(BIN)/nexus ingest sim --symbols 20 --sessions 20 --resample 5m,30m,1d
-	$(BIN)/nexus data status
+	$(BIN)/nexus up
 
 ## The whole test suite (unit, integration, e2e, validation, doctests).
 test: $(STAMP)
@@ -37,6 +38,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learning.py
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[bench]'
 	$(BIN)/python benchmarks/backtest.py
+	$(BIN)/python benchmarks/live_latency.py --symbols 20 --clients 100
+	$(BIN)/python benchmarks/live_latency.py --symbols 500 --clients 100
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .ruff_cache

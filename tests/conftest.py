@@ -21,6 +21,12 @@ PG_START = (
     " (or set NEXUS_TEST_PG_URL)"
 )
 
+REDIS_URL = os.environ.get("NEXUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_START = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+    " (or set NEXUS_TEST_REDIS_URL)"
+)
+
 
 def _with_database(url: str, database: str) -> str:
     base, _, _ = url.rpartition("/")
@@ -62,3 +68,24 @@ def nexus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEXUS_HOME", str(home))
     monkeypatch.delenv("NEXUS_STORE_URL", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of the Redis test server (fails the run if unreachable)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis is not reachable at {REDIS_URL} ({exc}); start it: {REDIS_START}", 3)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_bus_prefix(redis_url: str) -> str:
+    """A channel prefix no other test (or concurrent test run) uses."""
+    return f"nexus-test-{uuid.uuid4().hex[:12]}"

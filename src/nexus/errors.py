@@ -17,9 +17,12 @@ builtin that fits, so existing ``except ValueError`` clauses keep working::
     │   └── AlignmentError                signals that do not line up with the bars
     ├── NotFittedError (ValueError, AttributeError)  a model used before fit or load
     ├── UnknownSymbolError (LookupError)  a symbol no source or store knows
+    ├── AuthError (PermissionError)       an API key is missing or wrong (HTTP 401/403)
     ├── RegistryError (RuntimeError)      a registry operation was refused, or
     │                                     model_config.json is unreadable or locked
     ├── SourceError (RuntimeError)        a data vendor failed after retries
+    ├── BusError (RuntimeError)           the bus refused a publish (not started, closed)
+    │   └── BusUnavailableError           the bus server (Redis) cannot be reached
     └── StoreError (RuntimeError)         the store cannot be opened or written
         └── StoreUnavailableError         the database is not reachable or is locked
 
@@ -39,6 +42,9 @@ __all__ = [
     "AlignmentError",
     "ArchiveError",
     "ArtifactError",
+    "AuthError",
+    "BusError",
+    "BusUnavailableError",
     "ChecksumError",
     "ConfigError",
     "DataError",
@@ -125,6 +131,10 @@ class UnknownSymbolError(NexusError, LookupError):
         return NexusError.__str__(self)
 
 
+class AuthError(NexusError, PermissionError):
+    """A request that changes state came without a valid API key (HTTP 401 or 403)."""
+
+
 class RegistryError(NexusError, RuntimeError):
     """The model registry refused an operation (for example a rollback with no previous
     champion), or its ``model_config.json`` cannot be read or locked."""
@@ -132,6 +142,14 @@ class RegistryError(NexusError, RuntimeError):
 
 class SourceError(NexusError, RuntimeError):
     """A data source failed, for example a vendor that kept failing after retries."""
+
+
+class BusError(NexusError, RuntimeError):
+    """The bus cannot do what was asked, for example a publish before ``start()``."""
+
+
+class BusUnavailableError(BusError):
+    """The bus server (Redis) cannot be reached."""
 
 
 class StoreError(NexusError, RuntimeError):

@@ -8,14 +8,18 @@ import pytest
 
 PACKAGES = [
     "nexus",
+    "nexus.api",
     "nexus.bus",
+    "nexus.client",
     "nexus.config",
     "nexus.domain",
     "nexus.errors",
     "nexus.ingest",
     "nexus.labels",
+    "nexus.live",
     "nexus.models",
     "nexus.registry",
+    "nexus.risk",
     "nexus.sources",
     "nexus.sources.files",
     "nexus.sources.samples",

@@ -1,15 +1,32 @@
-"""Events that travel on the bus."""
+"""Events that travel on the bus, one topic each."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from nexus.domain import Bar, Interval
+from nexus.domain import Bar, Interval, Prediction, Recommendation
 
-__all__ = ["TOPIC_BARS", "BarsClosed"]
+__all__ = [
+    "TOPIC_ALERTS",
+    "TOPIC_BARS",
+    "TOPIC_MODELS",
+    "TOPIC_SIGNALS",
+    "AlertRaised",
+    "BarsClosed",
+    "ModelsChanged",
+    "SignalsReady",
+]
 
 TOPIC_BARS = "bars"
+"""Ingest -> live engine and API: :class:`BarsClosed`."""
+TOPIC_SIGNALS = "signals"
+"""Live engine -> API: :class:`SignalsReady`."""
+TOPIC_MODELS = "models"
+"""Live engine -> API: :class:`ModelsChanged` when the champions it serves change."""
+TOPIC_ALERTS = "alerts"
+"""Anyone -> API: :class:`AlertRaised`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,3 +41,39 @@ class BarsClosed:
     def symbols(self) -> tuple[str, ...]:
         """The symbols that have a new bar."""
         return tuple(b.symbol for b in self.bars)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalsReady:
+    """What the live engine decided for one bar time.
+
+    Published as soon as it is decided; the engine stores the same rows before it
+    takes the next bar time. ``timings`` holds each stage's seconds
+    (``features``, ``inference.<slot>``, ``decision``) for this bar time.
+    """
+
+    interval: str
+    ts: datetime
+    predictions: tuple[Prediction, ...]
+    recommendations: tuple[Recommendation, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelsChanged:
+    """The champions the live engine now serves: slot -> version (None: no champion)."""
+
+    champions: Mapping[str, str | None]
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRaised:
+    """Something a person should look at (``level``: info, warning or critical)."""
+
+    level: str
+    source: str
+    message: str
+    at: datetime
+    details: Mapping[str, object] = field(default_factory=dict)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 __all__ = ["InProcessBus", "Subscription"]
 
@@ -57,6 +59,14 @@ class Subscription:
 class InProcessBus:
     """Publish/subscribe between tasks of one process.
 
+    Subscribers receive the very object that was published (nothing is
+    copied or encoded). :meth:`start` and :meth:`close` do nothing; they exist
+    so that code written against :class:`~nexus.bus.Bus` runs on either bus.
+
+    :meth:`publish` may be called from a worker thread (``asyncio.to_thread``):
+    the delivery is then handed to the event loop the subscribers live in (the
+    loop that called :meth:`start` or the first :meth:`subscribe`).
+
     Examples
     --------
     >>> import asyncio
@@ -71,25 +81,74 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._subs: dict[str, list[Subscription]] = defaultdict(list)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        """Nothing to connect to; remember the event loop for publishes from other threads."""
+        self._loop = asyncio.get_running_loop()
+
+    async def close(self) -> None:
+        """Do nothing: subscriptions stay readable; close them to end their iteration."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     def subscribe(self, topic: str, *, maxsize: int = 10_000) -> Subscription:
         """Return a new subscription to ``topic`` with a queue of ``maxsize`` messages."""
         sub = Subscription(self, topic, maxsize)
         self._subs[topic].append(sub)
+        if self._loop is None or self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # no running loop: keep what we had
+                self._loop = asyncio.get_running_loop()
         return sub
 
     def publish(self, topic: str, message: Any) -> int:
-        """Deliver ``message`` to every subscriber of ``topic``; return how many got it."""
+        """Deliver ``message`` to every subscriber of ``topic``; return how many get it."""
         subs = self._subs.get(topic, [])
-        for sub in subs:
-            sub._offer(message)
+        if not subs:
+            return 0
+        loop = self._loop
+        if loop is not None and loop.is_running() and not _inside(loop):
+            loop.call_soon_threadsafe(self._deliver, topic, message)
+        else:
+            self._deliver(topic, message)
         return len(subs)
+
+    def _deliver(self, topic: str, message: Any) -> None:
+        for sub in self._subs.get(topic, []):
+            sub._offer(message)
 
     def subscribers(self, topic: str) -> int:
         """How many subscriptions ``topic`` has."""
         return len(self._subs.get(topic, []))
 
+    def status(self) -> dict[str, Any]:
+        """``{"backend": "memory", "connected": True, "subscribers": {topic: n}, "dropped": n}``."""
+        return {
+            "backend": "memory",
+            "connected": True,
+            "subscribers": {t: len(s) for t, s in self._subs.items() if s},
+            "dropped": sum(sub.dropped for subs in self._subs.values() for sub in subs),
+        }
+
     def _remove(self, sub: Subscription) -> None:
         subs = self._subs.get(sub.topic, [])
         if sub in subs:
             subs.remove(sub)
+
+
+def _inside(loop: asyncio.AbstractEventLoop) -> bool:
+    """True when the caller runs in ``loop``'s thread (inside the loop)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

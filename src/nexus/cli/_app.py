@@ -67,7 +67,7 @@ def _validation_message(exc: pydantic.ValidationError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every expected failure into one line and a non-zero exit code."""
-    from nexus.cli import _backtest, _data, _ingest, _models, _retrain, _train  # noqa: F401
+    from nexus.cli import _backtest, _data, _ingest, _live, _models, _retrain, _train  # noqa: F401
 
     try:
         app(args=argv, prog_name="nexus")  # standalone: usage errors print and exit 2

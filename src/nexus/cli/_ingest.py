@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from nexus.bus import TOPIC_BARS, InProcessBus
+from nexus.bus import TOPIC_BARS, Bus, open_bus
 from nexus.cli._app import app, settings_of
 from nexus.cli._output import batch_progress, emit_json, stderr, stdout
 from nexus.config import read_yaml
@@ -136,14 +136,20 @@ def _typed(ctx: typer.Context, name: str) -> bool:
 
 def _run_live(ctx: typer.Context, source, *, max_bars: int | None, as_json: bool) -> None:
     settings = settings_of(ctx)
-    bus = InProcessBus()
+    # NEXUS_BUS_URL=redis://... feeds a separate engine and API
+    bus = open_bus(settings.bus_url, prefix=settings.bus_prefix)
     with open_store(settings) as store:
         ingestor = Ingestor(store, bus=bus)
         report = asyncio.run(_live(ingestor, bus, source, max_bars, as_json))
     _print_report(report, as_json)
 
 
-async def _live(ingestor: Ingestor, bus: InProcessBus, source, max_bars, as_json) -> IngestReport:
+async def _live(ingestor: Ingestor, bus: Bus, source, max_bars, as_json) -> IngestReport:
+    async with bus:
+        return await _stream(ingestor, bus, source, max_bars, as_json)
+
+
+async def _stream(ingestor: Ingestor, bus: Bus, source, max_bars, as_json) -> IngestReport:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
         ``NEXUS_MODEL_SLOTS`` (comma-separated); the model slots the registry
         always lists, champion or not. Default ``lstm,transformer`` (the two
         models of the dual-confirmation decision). Training may add any other.
+    bus_url : str, optional
+        ``NEXUS_BUS_URL``; ``redis://host:6379/0`` to run ingestors, the live
+        engine and the API as separate processes (``rediss://`` and
+        ``unix:///path.sock`` too). Default: the in-process bus.
+    bus_prefix : str
+        ``NEXUS_BUS_PREFIX``; the Redis channel prefix, so several deployments
+        (or test runs) can share one Redis. Default ``nexus``.
+    api_keys : tuple of str
+        ``NEXUS_API_KEYS`` (comma-separated); the keys that may promote, roll
+        back and retrain through the API (``X-API-Key``). None: those endpoints
+        answer 403.
+    cors_origins : tuple of str
+        ``NEXUS_CORS_ORIGINS`` (comma-separated); origins allowed to call the
+        API from a browser. Default: none (same origin only).
 
     Examples
     --------
@@ -52,8 +66,12 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".nexus"))
     store_url: str | None = None
     model_slots: Annotated[tuple[str, ...], NoDecode] = ("lstm", "transformer")
+    bus_url: str | None = None
+    bus_prefix: str = Field(default="nexus", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    api_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
-    @field_validator("model_slots", mode="before")
+    @field_validator("model_slots", "api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_slots(cls, value: object) -> object:
         if isinstance(value, str):
@@ -69,6 +87,18 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"NEXUS_STORE_URL {value!r} has an unknown scheme",
                 fix="use duckdb:///path/to/file.duckdb or postgresql://user@host:5432/db",
+            )
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _check_bus(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
+            raise ConfigError(
+                f"NEXUS_BUS_URL {value!r} has an unknown scheme",
+                fix="use redis://127.0.0.1:6379/0, or leave it unset for the in-process bus",
             )
         return value
 

@@ -15,13 +15,17 @@ __all__ = [
     "BAR_COLUMNS",
     "MACRO_COLUMNS",
     "NEWS_COLUMNS",
+    "PREDICTION_COLUMNS",
     "QUARANTINE_COLUMNS",
+    "RECOMMENDATION_COLUMNS",
     "actions_frame",
     "bars_frame",
     "empty_bars",
     "macro_frame",
     "news_frame",
+    "predictions_frame",
     "quarantine_frame",
+    "recommendations_frame",
     "ts_array",
     "utc",
 ]
@@ -40,6 +44,29 @@ NEWS_COLUMNS = (
     "source",
 )
 MACRO_COLUMNS = ("series_id", "period", "realtime_start", "value", "source")
+PREDICTION_COLUMNS = (
+    "symbol",
+    "interval",
+    "ts",
+    "model",
+    "version",
+    "p_down",
+    "p_neutral",
+    "p_up",
+    "threshold",
+)
+"""One row per (symbol, interval, ts, model): a champion's calibrated probabilities."""
+RECOMMENDATION_COLUMNS = (
+    "symbol",
+    "interval",
+    "ts",
+    "action",
+    "confidence",
+    "reasons",
+    "risk",
+    "vetoed",
+)
+"""One row per (symbol, interval, ts); ``reasons`` (list) and ``risk`` (dict) as JSON text."""
 QUARANTINE_COLUMNS = (
     "key",
     "kind",
@@ -146,6 +173,28 @@ def macro_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out["realtime_start"] = utc(out["realtime_start"])
     out["value"] = out["value"].astype("float64")
     out["source"] = out["source"].astype(str)
+    return out
+
+
+def predictions_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`PREDICTION_COLUMNS` and their dtypes."""
+    out = _ensure(frame, PREDICTION_COLUMNS, "prediction")
+    for col in ("symbol", "interval", "model", "version"):
+        out[col] = out[col].astype(str)
+    out["ts"] = utc(out["ts"])
+    for col in ("p_down", "p_neutral", "p_up", "threshold"):
+        out[col] = out[col].astype("float64")
+    return out
+
+
+def recommendations_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`RECOMMENDATION_COLUMNS` and their dtypes."""
+    out = _ensure(frame, RECOMMENDATION_COLUMNS, "recommendation")
+    for col in ("symbol", "interval", "action", "reasons", "risk"):
+        out[col] = out[col].astype(str)
+    out["ts"] = utc(out["ts"])
+    out["confidence"] = out["confidence"].astype("float64")
+    out["vetoed"] = out["vetoed"].astype(bool)
     return out
 
 

@@ -6,6 +6,7 @@ validation, resampling, gap counts) asks a :class:`Sessions` object.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from datetime import date, time
 from functools import lru_cache
@@ -44,10 +45,15 @@ class ForexCalendar(ExchangeCalendar):
         return -1
 
 
+# ``warnings.catch_warnings`` is not thread-safe: two threads building calendars at once
+# (the API's thread pool beside the live engine) could restore each other's filters.
+_BUILDING = threading.Lock()
+
+
 @lru_cache(maxsize=16)
 def _calendar(name: str, start: date, end: date) -> ExchangeCalendar:
     try:
-        with warnings.catch_warnings():
+        with _BUILDING, warnings.catch_warnings():
             # exchange-calendars uses pandas APIs that pandas 3 deprecates; not ours to fix
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -155,25 +155,116 @@ class MacroObservation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prediction:
-    """One model's calibrated class probabilities for one symbol and bar."""
+    """One champion model's calibrated class probabilities for one symbol and bar.
+
+    ``model`` is the registry slot (``lstm``), ``version`` the champion version that
+    made it, ``threshold`` the probability its calls need, chosen on validation
+    data (see ``docs/live.md``).
+
+    Examples
+    --------
+    >>> p = Prediction(symbol="SIM00", interval="1m", ts=datetime(2024, 1, 2, 15, 0),
+    ...                model="lstm", version="v1", p_down=0.2, p_neutral=0.3, p_up=0.5,
+    ...                threshold=0.45)
+    >>> p.top, Prediction.from_dict(p.to_dict()) == p
+    ('UP', True)
+    """
 
     symbol: str
+    interval: str
     ts: datetime
     model: str
     version: str
     p_down: float
     p_neutral: float
     p_up: float
+    threshold: float
+
+    @property
+    def top(self) -> str:
+        """The most probable class: ``'DOWN'``, ``'NEUTRAL'`` or ``'UP'`` (ties go to NEUTRAL)."""
+        best = max(self.p_down, self.p_neutral, self.p_up)
+        if self.p_neutral == best:
+            return "NEUTRAL"
+        return "UP" if self.p_up == best else "DOWN"
+
+    def to_dict(self) -> dict:
+        """JSON-able fields; ``ts`` as ISO 8601."""
+        return {
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "ts": self.ts.isoformat(),
+            "model": self.model,
+            "version": self.version,
+            "p_down": self.p_down,
+            "p_neutral": self.p_neutral,
+            "p_up": self.p_up,
+            "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Prediction:
+        """The inverse of :meth:`to_dict`."""
+        return cls(**{**data, "ts": _datetime(data["ts"])})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recommendation:
-    """A dual-confirmed BUY / SELL / HOLD with the reasons a person can read."""
+    """A dual-confirmed BUY / SELL / HOLD with the reasons a person can read.
+
+    ``confidence`` is the weakest model's probability of the chosen direction
+    (for HOLD: one minus the larger of the weakest P(UP) and the weakest P(DOWN);
+    0 while the features warm up).
+    ``vetoed`` is True when the risk gate turned a BUY or SELL into HOLD; ``risk``
+    holds the gate's figures (exposure, drawdown, ...).
+
+    Examples
+    --------
+    >>> r = Recommendation(symbol="SIM00", interval="1m", ts=datetime(2024, 1, 2, 15, 0),
+    ...                    action=Action.HOLD, confidence=0.5, reasons=("warming up",))
+    >>> Recommendation.from_dict(r.to_dict()) == r
+    True
+    """
 
     symbol: str
+    interval: str
     ts: datetime
     action: Action
     confidence: float
     predictions: tuple[Prediction, ...] = ()
     reasons: tuple[str, ...] = ()
     risk: Mapping[str, float] = field(default_factory=dict)
+    vetoed: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-able fields; ``ts`` as ISO 8601, predictions as dicts."""
+        return {
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "ts": self.ts.isoformat(),
+            "action": str(self.action),
+            "confidence": self.confidence,
+            "predictions": [p.to_dict() for p in self.predictions],
+            "reasons": list(self.reasons),
+            "risk": dict(self.risk),
+            "vetoed": self.vetoed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Recommendation:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            symbol=data["symbol"],
+            interval=data["interval"],
+            ts=_datetime(data["ts"]),
+            action=Action(data["action"]),
+            confidence=float(data["confidence"]),
+            predictions=tuple(Prediction.from_dict(p) for p in data.get("predictions", ())),
+            reasons=tuple(data.get("reasons", ())),
+            risk=dict(data.get("risk", {})),
+            vetoed=bool(data.get("vetoed", False)),
+        )
+
+
+def _datetime(value: str | datetime) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -21,6 +21,7 @@ from nexus.evaluation._overfitting import (
 from nexus.evaluation._performance import drawdown, performance_metrics
 from nexus.evaluation._periods import infer_interval, periods_per_year
 from nexus.evaluation._sizing import SizingConfig, kelly_weights
+from nexus.evaluation._threshold import ThresholdChoice, select_threshold
 from nexus.evaluation._trades import TRADE_COLUMNS
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "BacktestResult",
     "CostModel",
     "SizingConfig",
+    "ThresholdChoice",
     "backtest",
     "classification_metrics",
     "conditional_baseline",
@@ -46,5 +48,6 @@ __all__ = [
     "periods_per_year",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
+    "select_threshold",
     "skill_significance",
 ]

@@ -3,41 +3,102 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from nexus.domain import (
     BAR_COLUMNS,
+    PREDICTION_COLUMNS,
+    RECOMMENDATION_COLUMNS,
+    Action,
     Interval,
     Sessions,
     actions_frame,
     bars_frame,
     macro_frame,
     news_frame,
+    predictions_frame,
     quarantine_frame,
+    recommendations_frame,
     ts_array,
 )
+from nexus.errors import ConfigError
 from nexus.store._protocol import IngestRecord
 
 __all__ = [
     "BAR_KEY",
+    "PREDICTION_KEY",
+    "RECOMMENDATION_KEY",
+    "SIGNAL_TABLES",
     "SYMBOL_COLUMNS",
+    "SignalTable",
     "as_utc_timestamp",
     "calendar_start",
+    "check_limit",
     "error_line",
     "ingest_record_row",
     "normalise_batch_frames",
     "now_utc",
+    "signal_filters",
     "sort_bars",
     "symbol_list",
     "times_array",
 ]
 
 BAR_KEY = ["symbol", "interval", "ts"]
+PREDICTION_KEY = ("symbol", "interval", "ts", "model")
+RECOMMENDATION_KEY = ("symbol", "interval", "ts")
 SYMBOL_COLUMNS = ("symbol", "calendar", "kind", "description", "source")
+
+
+class SignalTable(NamedTuple):
+    """A table of the live engine's output and the small table of its newest rows.
+
+    ``<name>`` holds every row, unique on ``key``; ``<name>_latest`` holds the
+    newest row (by ``ts``) of each ``latest_key``, kept in the same transaction,
+    so that the newest rows are read without scanning the history.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    latest_key: tuple[str, ...]
+    order: tuple[str, ...]
+    frame: Callable[[pd.DataFrame], pd.DataFrame]
+
+    @property
+    def latest(self) -> str:
+        """The name of the newest-rows table."""
+        return f"{self.name}_latest"
+
+    @property
+    def latest_group(self) -> tuple[str, ...]:
+        """What ``latest_*`` returns one row for when no interval is given."""
+        return tuple(c for c in self.latest_key if c != "interval")
+
+
+SIGNAL_TABLES = {
+    "predictions": SignalTable(
+        "predictions",
+        PREDICTION_COLUMNS,
+        PREDICTION_KEY,
+        ("symbol", "interval", "model"),
+        ("ts", "symbol", "interval", "model"),
+        predictions_frame,
+    ),
+    "recommendations": SignalTable(
+        "recommendations",
+        RECOMMENDATION_COLUMNS,
+        RECOMMENDATION_KEY,
+        ("symbol", "interval"),
+        ("ts", "symbol", "interval"),
+        recommendations_frame,
+    ),
+}
 
 
 def error_line(exc: BaseException) -> str:
@@ -74,8 +135,7 @@ def calendar_start(calendar: str, interval: Interval, last: pd.Timestamp, n: int
     per_session = max(1, 86_400 // interval.seconds) if interval.is_intraday else 1
     days = int(-(-n // per_session) * 1.5) + 10
     first_day = (last - timedelta(days=days)).date()
-    sessions = Sessions(calendar, first_day, last.date())
-    starts, _ = sessions.bar_starts(interval)
+    starts, _ = Sessions(calendar, first_day, last.date()).bar_starts(interval)
     starts = starts[starts <= np.datetime64(last.tz_convert("UTC").tz_localize(None), "us")]
     if len(starts) == 0:
         return last
@@ -108,6 +168,11 @@ def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
     if batch.symbols is not None and len(batch.symbols):
         syms = batch.symbols.loc[:, list(SYMBOL_COLUMNS)].astype(str)
         out["symbols"] = syms.drop_duplicates(["symbol"], keep="last").reset_index(drop=True)
+    for name, table in SIGNAL_TABLES.items():
+        frame = getattr(batch, name)
+        if frame is not None and len(frame):
+            rows = table.frame(frame)
+            out[name] = rows.drop_duplicates(list(table.key)).reset_index(drop=True)
     return out
 
 
@@ -116,6 +181,65 @@ def _duplicate_keys(bars: pd.DataFrame) -> np.ndarray:
     series = bars.groupby(["symbol", "interval"], sort=False).ngroup().to_numpy()
     keys = pd.DataFrame({"s": series, "t": ts_array(bars["ts"]).view("int64")})
     return keys.duplicated(keep="first").to_numpy()
+
+
+def signal_filters(
+    symbols: Sequence[str] | str | None,
+    interval: Interval | str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    action: Action | str | None = None,
+) -> dict[str, object]:
+    """The filters of a prediction or recommendation read, by name, as query parameters.
+
+    Only the filters given are present: ``symbols`` (a list), ``interval`` (its
+    canonical name), ``start`` and ``end`` (UTC timestamps), ``action``.
+
+    Raises
+    ------
+    UnknownIntervalError
+        If ``interval`` names no supported interval.
+    ConfigError
+        If ``action`` is not BUY, SELL or HOLD.
+
+    Examples
+    --------
+    >>> signal_filters("AAA", "1min", action="buy")
+    {'symbols': ['AAA'], 'interval': '1m', 'action': 'BUY'}
+    """
+    given = {
+        "symbols": symbol_list(symbols),
+        "interval": None if interval is None else Interval.parse(interval).value,
+        "start": as_utc_timestamp(start),
+        "end": as_utc_timestamp(end),
+        "action": None if action is None else _action(action),
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _action(value: Action | str) -> str:
+    try:
+        return Action(str(value).strip().upper()).value
+    except ValueError:
+        raise ConfigError(
+            f"action {value!r} is not a recommendation action",
+            fix="use one of BUY, SELL, HOLD",
+        ) from None
+
+
+def check_limit(limit: int | None) -> int | None:
+    """``limit`` as an int, or None for no limit.
+
+    Raises
+    ------
+    ConfigError
+        If ``limit`` is negative.
+    """
+    if limit is None:
+        return None
+    if int(limit) < 0:
+        raise ConfigError(f"limit {limit} is negative", fix="ask for 0 or more rows, or None")
+    return int(limit)
 
 
 def ingest_record_row(record: IngestRecord) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,17 +20,22 @@ from nexus.domain import (
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
+    Action,
     Interval,
 )
 from nexus.errors import StoreError, StoreUnavailableError
 from nexus.store._adjust import action_cutoffs, adjust_bars
 from nexus.store._common import (
+    SIGNAL_TABLES,
     SYMBOL_COLUMNS,
+    SignalTable,
     as_utc_timestamp,
     calendar_start,
+    check_limit,
     ingest_record_row,
     normalise_batch_frames,
     now_utc,
+    signal_filters,
     sort_bars,
     symbol_list,
     times_array,
@@ -44,6 +50,11 @@ _BAR_SELECT = "symbol, interval, ts, open, high, low, close, volume, source"
 
 class DuckDBStore:
     """The embedded default store, a single DuckDB file.
+
+    Safe to share between the threads of one process: every call runs on a
+    cursor of its own (a DuckDB connection is not safe to share, its cursors
+    are), so reads run beside a write and see all or none of it; writes take
+    turns.
 
     Parameters
     ----------
@@ -74,8 +85,12 @@ class DuckDBStore:
                 "NEXUS_STORE_URL=postgresql://... to share one store between processes",
             ) from exc
         self._series_cache: dict[tuple[str, str], _SeriesStat] | None = None
+        self._series_version = 0  # bumped by writes of bars or symbols: no stale copy is kept
+        self._cache_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._start_cache: dict[tuple, pd.Timestamp] = {}
-        self._con.execute("SET TimeZone = 'UTC'")
+        # GLOBAL: the per-call cursors inherit global settings, not this connection's
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         # checkpoint in large steps: small commits only append to the write-ahead log
         self._con.execute("SET checkpoint_threshold = '256MB'")
         for ddl in DDL:
@@ -101,21 +116,45 @@ class DuckDBStore:
         return f"DuckDBStore({self.path!r})"
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the database for this call only, closed after it.
+
+        Frames it registers and temporary tables it makes are its own, so
+        concurrent calls never see each other's.
+        """
+        con = self._con.cursor()
         try:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        finally:
+            con.close()
 
-    def _df(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        # Through Arrow, not ``.df()``: DuckDB's own pandas conversion emits a pandas
-        # deprecation warning for every TIMESTAMPTZ column and types empty or all-NULL
-        # VARCHAR columns as ``object``; Arrow gives the canonical dtypes every time.
-        return self._con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction; one at a time, so writers never conflict."""
+        with self._write_lock, self._cursor() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _df(
+        self,
+        sql: str,
+        params: list | dict | None = None,
+        *,
+        frames: dict[str, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame:
+        """Run ``sql`` on a fresh cursor; ``frames`` are registered as tables for it."""
+        with self._cursor() as con:
+            for name, frame in (frames or {}).items():
+                con.register(name, frame)
+            # Through Arrow, not ``.df()``: DuckDB's own pandas conversion emits a pandas
+            # deprecation warning for every TIMESTAMPTZ column and types empty or all-NULL
+            # VARCHAR columns as ``object``; Arrow gives the canonical dtypes every time.
+            return con.sql(sql, params=params or None).to_arrow_table().to_pandas()
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -130,7 +169,6 @@ class DuckDBStore:
             return WriteResult()
         stamp = now_utc()
         counts: dict[str, int] = {}
-        self._series_cache = None
         try:
             with self._transaction() as con:
                 for name, frame in frames.items():
@@ -140,14 +178,20 @@ class DuckDBStore:
                 f"writing to the DuckDB store {self.path} failed: {_first_line(exc)}",
                 fix="nothing of this batch was stored; check the input and retry",
             ) from exc
+        finally:
+            if "bars" in frames or "symbols" in frames:
+                with self._cache_lock:
+                    self._series_cache = None
+                    self._series_version += 1
         return WriteResult(**counts)
 
     def record_ingest(self, record: IngestRecord) -> None:
         """Insert or update the ingest-log row ``record.run_id``."""
-        self._con.execute(
-            "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            list(ingest_record_row(record)),
-        )
+        with self._write_lock, self._cursor() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(ingest_record_row(record)),
+            )
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -185,19 +229,16 @@ class DuckDBStore:
         if acts.empty:
             return acts.assign(prev_close=pd.Series(dtype="float64"))
         acts = acts.assign(cutoff=action_cutoffs(acts))
-        self._con.register("_acts", acts)
-        try:
-            prev = self._df(
-                """
-                SELECT a.symbol, a.ex_date, a.kind, b.close AS prev_close
-                FROM _acts a ASOF LEFT JOIN
-                    (SELECT symbol, ts, close FROM bars WHERE interval = ? AND symbol IN ?) b
-                ON a.symbol = b.symbol AND a.cutoff > b.ts
-                """,
-                [interval.value, symbols],
-            )
-        finally:
-            self._con.unregister("_acts")
+        prev = self._df(
+            """
+            SELECT a.symbol, a.ex_date, a.kind, b.close AS prev_close
+            FROM _acts a ASOF LEFT JOIN
+                (SELECT symbol, ts, close FROM bars WHERE interval = ? AND symbol IN ?) b
+            ON a.symbol = b.symbol AND a.cutoff > b.ts
+            """,
+            [interval.value, symbols],
+            frames={"_acts": acts},
+        )
         prev["ex_date"] = pd.to_datetime(prev["ex_date"]).dt.date
         return acts.drop(columns="cutoff").merge(prev, on=["symbol", "ex_date", "kind"], how="left")
 
@@ -213,14 +254,7 @@ class DuckDBStore:
         stats = self._series_stats(symbol_list(symbols) or [], interval)
         if not stats or n <= 0:
             return sort_bars(pd.DataFrame())
-        memo = self._start_cache
-        for st in stats.values():
-            key = (st.calendar, interval, st.last, n)
-            if key not in memo:
-                if len(memo) > 1024:
-                    memo.clear()
-                memo[key] = calendar_start(st.calendar, interval, st.last, n)
-        starts = {s: memo[st.calendar, interval, st.last, n] for s, st in stats.items()}
+        starts = {s: self._calendar_start(st, interval, n) for s, st in stats.items()}
         while True:
             frame, got = _tail(self._rows_since(list(stats), interval, min(starts.values())), n)
             short = [
@@ -233,29 +267,46 @@ class DuckDBStore:
             for s in short:
                 starts[s] = max(stats[s].first, stats[s].last - 4 * (stats[s].last - starts[s]))
 
+    def _calendar_start(self, st: _SeriesStat, interval: Interval, n: int) -> pd.Timestamp:
+        """:func:`calendar_start` of a series, remembered (safe to call from many threads)."""
+        key = (st.calendar, interval, st.last, n)
+        start = self._start_cache.get(key)
+        if start is None:
+            if len(self._start_cache) > 1024:
+                self._start_cache.clear()
+            start = self._start_cache[key] = calendar_start(st.calendar, interval, st.last, n)
+        return start
+
     def _rows_since(self, symbols: list[str], interval: Interval, start: pd.Timestamp):
-        table = self._con.sql(
-            f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN $symbols AND interval = $interval "
-            "AND ts >= $start ORDER BY symbol, ts",
-            params={"symbols": symbols, "interval": interval.value, "start": start},
-        ).to_arrow_table()
+        with self._cursor() as con:
+            table = con.sql(
+                f"SELECT {_BAR_SELECT} FROM bars WHERE symbol IN $symbols "
+                "AND interval = $interval AND ts >= $start ORDER BY symbol, ts",
+                params={"symbols": symbols, "interval": interval.value, "start": start},
+            ).to_arrow_table()
         return table.to_pandas(types_mapper=_ARROW_TYPES.get)
 
     def _series_stats(self, symbols: list[str], interval: Interval) -> dict[str, _SeriesStat]:
         """Range, count and calendar of each stored series, from a copy of the small
         ``series`` table that this store refreshes after its own writes (DuckDB lets
         no other process write the file while it is open)."""
-        if self._series_cache is None:
-            rows = self._con.sql(
-                "SELECT s.symbol, s.interval, s.first_ts, s.last_ts, s.n_bars, "
-                "coalesce(y.calendar, $default) FROM series s LEFT JOIN symbols y USING (symbol)",
-                params={"default": DEFAULT_CALENDAR},
-            ).fetchall()
-            self._series_cache = {
+        with self._cache_lock:
+            cache, version = self._series_cache, self._series_version
+        if cache is None:
+            with self._cursor() as con:
+                rows = con.sql(
+                    "SELECT s.symbol, s.interval, s.first_ts, s.last_ts, s.n_bars, "
+                    "coalesce(y.calendar, $default) FROM series s "
+                    "LEFT JOIN symbols y USING (symbol)",
+                    params={"default": DEFAULT_CALENDAR},
+                ).fetchall()
+            cache = {
                 (s, i): _SeriesStat(_utc(first), _utc(last), int(count), calendar)
                 for s, i, first, last, count, calendar in rows
             }
-        cache = self._series_cache
+            with self._cache_lock:
+                if version == self._series_version:  # no write finished meanwhile
+                    self._series_cache = cache
         return {s: cache[s, interval.value] for s in symbols if (s, interval.value) in cache}
 
     def last_timestamps(
@@ -267,7 +318,8 @@ class DuckDBStore:
         if symbols is not None:
             sql += " AND symbol IN ?"
             params.append(symbol_list(symbols))
-        rows = self._con.execute(sql, params).fetchall()
+        with self._cursor() as con:
+            rows = con.execute(sql, params).fetchall()
         return {s: pd.Timestamp(t).tz_convert("UTC") for s, t in rows}
 
     def series(self) -> pd.DataFrame:
@@ -344,6 +396,111 @@ class DuckDBStore:
             sql += f" LIMIT {int(limit)}"
         return self._df(sql)
 
+    def latest_bars(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str = Interval.M1
+    ) -> pd.DataFrame:
+        """Each symbol's newest raw bar, sorted by symbol.
+
+        The ``series`` table says when each symbol's newest bar opened; the scan of
+        ``bars`` starts at the oldest of those times, so it skips the history.
+
+        Parameters
+        ----------
+        symbols : sequence of str, optional
+            Default: every symbol with bars of ``interval``.
+        interval : Interval or str, default "1m"
+            The bar interval.
+        """
+        filters = signal_filters(symbols, interval)
+        where = " AND ".join(_FILTERS[name] for name in filters)
+        with self._cursor() as con:
+            since = con.execute(f"SELECT min(last_ts) FROM series WHERE {where}", filters)
+            filters["since"] = since.fetchall()[0][0]
+            if filters["since"] is None:
+                return sort_bars(pd.DataFrame())
+            table = con.sql(
+                f"""
+                SELECT {_BAR_SELECT} FROM bars b
+                SEMI JOIN (SELECT symbol, last_ts FROM series WHERE {where}) s
+                ON b.symbol = s.symbol AND b.ts = s.last_ts
+                WHERE {where} AND ts >= $since
+                """,
+                params=filters,
+            ).to_arrow_table()
+        return sort_bars(table.to_pandas())
+
+    # -- predictions and recommendations ---------------------------------------------------
+
+    def read_predictions(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored predictions with ``start <= ts < end``, sorted by ts, symbol, interval, model.
+
+        ``limit`` keeps the newest ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end)
+        return self._read_signals(_PREDICTIONS, filters, check_limit(limit))
+
+    def latest_predictions(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each (symbol, model)'s newest prediction, sorted by symbol then model.
+
+        Read from the small ``predictions_latest`` table, never the history.
+        """
+        return self._latest_signals(_PREDICTIONS, signal_filters(symbols, interval))
+
+    def read_recommendations(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        action: Action | str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored recommendations with ``start <= ts < end``, sorted by ts, symbol, interval.
+
+        ``action`` keeps one kind (BUY, SELL or HOLD); ``limit`` keeps the newest
+        ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end, action)
+        return self._read_signals(_RECOMMENDATIONS, filters, check_limit(limit))
+
+    def latest_recommendations(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each symbol's newest recommendation, sorted by symbol.
+
+        Read from the small ``recommendations_latest`` table, never the history.
+        """
+        return self._latest_signals(_RECOMMENDATIONS, signal_filters(symbols, interval))
+
+    def _read_signals(
+        self, table: SignalTable, filters: dict[str, object], limit: int | None
+    ) -> pd.DataFrame:
+        where = " AND ".join(_FILTERS[name] for name in filters) or "TRUE"
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE {where}"
+        if limit is not None:
+            newest = ", ".join(f"{c} DESC" for c in table.order)
+            sql = f"SELECT * FROM ({sql} ORDER BY {newest} LIMIT {limit})"
+        return table.frame(self._df(f"{sql} ORDER BY {', '.join(table.order)}", filters))
+
+    def _latest_signals(self, table: SignalTable, filters: dict[str, object]) -> pd.DataFrame:
+        where = " AND ".join(_FILTERS[name] for name in filters) or "TRUE"
+        group = ", ".join(table.latest_group)
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.latest} WHERE {where}"
+        if "interval" not in filters:  # the newest over every interval
+            sql += f" QUALIFY row_number() OVER (PARTITION BY {group} ORDER BY ts DESC, interval)=1"
+        return table.frame(self._df(f"{sql} ORDER BY {group}, interval", filters))
+
     def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` of ``left``, the last bar that had closed by ``ts``.
 
@@ -354,21 +511,18 @@ class DuckDBStore:
         interval = Interval.parse(interval)
         query = left.loc[:, ["symbol", "ts"]].reset_index(drop=True)
         query = query.assign(ts=pd.to_datetime(query["ts"], utc=True), _row=range(len(query)))
-        self._con.register("_left", query)
-        try:
-            out = self._df(
-                """
-                SELECT l._row, l.symbol, l.ts, b.ts AS bar_ts, b.open, b.high, b.low, b.close,
-                       b.volume
-                FROM _left l ASOF LEFT JOIN
-                    (SELECT *, ts + to_seconds(?) AS known_at FROM bars WHERE interval = ?) b
-                ON l.symbol = b.symbol AND l.ts >= b.known_at
-                ORDER BY l._row
-                """,
-                [interval.seconds, interval.value],
-            )
-        finally:
-            self._con.unregister("_left")
+        out = self._df(
+            """
+            SELECT l._row, l.symbol, l.ts, b.ts AS bar_ts, b.open, b.high, b.low, b.close,
+                   b.volume
+            FROM _left l ASOF LEFT JOIN
+                (SELECT *, ts + to_seconds(?) AS known_at FROM bars WHERE interval = ?) b
+            ON l.symbol = b.symbol AND l.ts >= b.known_at
+            ORDER BY l._row
+            """,
+            [interval.seconds, interval.value],
+            frames={"_left": query},
+        )
         return out.drop(columns="_row")
 
     def asof_macro(
@@ -380,27 +534,33 @@ class DuckDBStore:
         series with nothing published by ``ts`` has no row for it.
         """
         grid = times_array(times).to_frame()
-        self._con.register("_times", grid)
-        try:
-            out = self._df(
-                """
-                SELECT t.ts, m.series_id, m.period, m.value, m.realtime_start
-                FROM _times t JOIN macro m ON m.realtime_start <= t.ts
-                WHERE m.series_id IN ?
-                QUALIFY row_number() OVER (
-                    PARTITION BY t.ts, m.series_id ORDER BY m.period DESC, m.realtime_start DESC
-                ) = 1
-                ORDER BY t.ts, m.series_id
-                """,
-                [symbol_list(series_ids)],
-            )
-        finally:
-            self._con.unregister("_times")
+        out = self._df(
+            """
+            SELECT t.ts, m.series_id, m.period, m.value, m.realtime_start
+            FROM _times t JOIN macro m ON m.realtime_start <= t.ts
+            WHERE m.series_id IN ?
+            QUALIFY row_number() OVER (
+                PARTITION BY t.ts, m.series_id ORDER BY m.period DESC, m.realtime_start DESC
+            ) = 1
+            ORDER BY t.ts, m.series_id
+            """,
+            [symbol_list(series_ids)],
+            frames={"_times": grid},
+        )
         out["period"] = pd.to_datetime(out["period"]).dt.date
         return out.reset_index(drop=True)
 
 
 _ARROW_TYPES = {pa.string(): pd.StringDtype(na_value=np.nan)}
+_PREDICTIONS = SIGNAL_TABLES["predictions"]
+_RECOMMENDATIONS = SIGNAL_TABLES["recommendations"]
+_FILTERS = {  # the SQL of each filter of :func:`signal_filters`
+    "symbols": "symbol IN $symbols",
+    "interval": "interval = $interval",
+    "start": "ts >= $start",
+    "end": "ts < $end",
+    "action": "action = $action",
+}
 
 
 class _SeriesStat(NamedTuple):
@@ -528,6 +688,54 @@ def _write_symbols(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: d
     return len(frame)
 
 
+def _signal_writer(table: SignalTable):
+    """A writer that inserts the rows whose key is new and folds them into ``<name>_latest``.
+
+    The table has no key index. When every row is newer than the newest stored
+    row of its ``latest_key`` (the live engine's usual append), nothing can
+    conflict and the rows go straight in; otherwise an anti-join against the
+    stored keys in the batch's time range picks the new ones.
+    """
+    cols = ", ".join(table.columns)
+    keys = ", ".join(table.key)
+    latest_key = ", ".join(table.latest_key)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.latest_key)
+    newest = f"QUALIFY row_number() OVER (PARTITION BY {latest_key} ORDER BY ts DESC) = 1"
+    stale = (
+        f"SELECT count(*) FROM _in n JOIN {table.latest} l USING ({latest_key}) WHERE n.ts <= l.ts"
+    )
+    new = f"_new_{table.name}"
+    anti_join = f"""
+        CREATE OR REPLACE TEMP TABLE {new} AS SELECT n.* FROM _in n ANTI JOIN (
+            SELECT {keys} FROM {table.name} WHERE ts BETWEEN $first AND $last
+        ) s USING ({keys})
+    """
+
+    def write(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
+        con.register("_in", pa.Table.from_pandas(frame, preserve_index=False))
+        try:
+            source = "_in"
+            if con.execute(stale).fetchall()[0][0]:
+                source = new
+                con.execute(anti_join, {"first": frame["ts"].min(), "last": frame["ts"].max()})
+            insert = f"INSERT INTO {table.name} SELECT {cols}, $stamp FROM {source}"
+            count = con.execute(insert, {"stamp": stamp}).fetchall()[0][0]
+            once = not frame.duplicated(list(table.latest_key)).any()
+            con.execute(
+                f"""
+                INSERT INTO {table.latest} SELECT {cols} FROM {source} {"" if once else newest}
+                ON CONFLICT ({latest_key}) DO UPDATE SET {updates}
+                WHERE excluded.ts > {table.latest}.ts
+                """
+            )
+        finally:
+            con.unregister("_in")
+            con.execute(f"DROP TABLE IF EXISTS {new}")
+        return int(count)
+
+    return write
+
+
 _WRITERS = {
     "bars": _write_bars,
     "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
@@ -535,6 +743,8 @@ _WRITERS = {
     "macro": _insert_ignore("macro", MACRO_COLUMNS),
     "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
     "symbols": _write_symbols,
+    "predictions": _signal_writer(SIGNAL_TABLES["predictions"]),
+    "recommendations": _signal_writer(SIGNAL_TABLES["recommendations"]),
 }
 
 

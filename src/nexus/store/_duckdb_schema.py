@@ -117,4 +117,61 @@ DDL = [
         message VARCHAR NOT NULL
     )
     """,
+    # The live engine's output. Like bars, no primary-key index (on DuckDB it would make the
+    # file some fifty times larger): DuckDBStore inserts only keys not stored yet, one
+    # writer at a time. ``*_latest`` keep each key's newest row for the ``latest_*`` reads.
+    """
+    CREATE TABLE IF NOT EXISTS predictions (
+        symbol VARCHAR NOT NULL,
+        interval VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        model VARCHAR NOT NULL,
+        version VARCHAR NOT NULL,
+        p_down DOUBLE NOT NULL,
+        p_neutral DOUBLE NOT NULL,
+        p_up DOUBLE NOT NULL,
+        threshold DOUBLE NOT NULL,
+        ingested_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS predictions_latest (
+        symbol VARCHAR NOT NULL,
+        interval VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        model VARCHAR NOT NULL,
+        version VARCHAR NOT NULL,
+        p_down DOUBLE NOT NULL,
+        p_neutral DOUBLE NOT NULL,
+        p_up DOUBLE NOT NULL,
+        threshold DOUBLE NOT NULL,
+        PRIMARY KEY (symbol, interval, model)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS recommendations (
+        symbol VARCHAR NOT NULL,
+        interval VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        action VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        reasons VARCHAR NOT NULL,
+        risk VARCHAR NOT NULL,
+        vetoed BOOLEAN NOT NULL,
+        ingested_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS recommendations_latest (
+        symbol VARCHAR NOT NULL,
+        interval VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        action VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        reasons VARCHAR NOT NULL,
+        risk VARCHAR NOT NULL,
+        vetoed BOOLEAN NOT NULL,
+        PRIMARY KEY (symbol, interval)
+    )
+    """,
 ]

@@ -14,9 +14,17 @@ bars of one write take two paths, both inside the write's transaction:
 
 Only new bars are counted and folded into ``series``, in the same transaction.
 
+Predictions and recommendations are inserted the same way (``ON CONFLICT DO
+NOTHING``); the new rows also update ``predictions_latest`` and
+``recommendations_latest``, one row per key with its newest time, which the
+``latest_*`` reads use instead of the history.
+
 Reads run ``COPY (query) TO STDOUT`` and decode into the dtypes
 :class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of lookups are
 ``LATERAL`` joins that walk the primary key backwards.
+
+Each call runs on a connection of its own from a small pool
+(:mod:`nexus.store._postgres_pool`), so threads of one process can share a store.
 """
 
 from __future__ import annotations
@@ -39,18 +47,23 @@ from nexus.domain import (
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
+    Action,
     Interval,
     utc,
 )
 from nexus.errors import ConfigError, StoreError, StoreUnavailableError
 from nexus.store._adjust import adjust_bars
 from nexus.store._common import (
+    SIGNAL_TABLES,
     SYMBOL_COLUMNS,
+    SignalTable,
     as_utc_timestamp,
+    check_limit,
     error_line,
     ingest_record_row,
     normalise_batch_frames,
     now_utc,
+    signal_filters,
     sort_bars,
     symbol_list,
     times_array,
@@ -62,6 +75,7 @@ from nexus.store._postgres_copy import (
     copy_csv,
     read_csv_copy,
 )
+from nexus.store._postgres_pool import ConnectionPool
 from nexus.store._postgres_schema import (
     CREATE_HYPERTABLE,
     DDL,
@@ -106,6 +120,16 @@ _SESSION = (
 # 100x slower. Bitmap scans never help these lookups, so they are switched off.
 _INDEX_WALK = "SET LOCAL enable_bitmapscan = off"
 _TS = "datetime64[us, UTC]"
+_PREDICTIONS = SIGNAL_TABLES["predictions"]
+_RECOMMENDATIONS = SIGNAL_TABLES["recommendations"]
+_FILTERS = {  # the SQL of each filter of :func:`signal_filters`
+    "symbols": "symbol = ANY(%(symbols)s::text[])",
+    "interval": "interval = %(interval)s",
+    "start": "ts >= %(start)s",
+    "end": "ts < %(end)s",
+    "action": "action = %(action)s",
+}
+_CREATE_FIX = "check that the user may create tables"
 _START_HINT = (
     "start PostgreSQL (on Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`), "
     "or point NEXUS_STORE_URL at a reachable server"
@@ -124,6 +148,9 @@ class PostgresStore:
         ``postgresql://user[:password]@host[:port]/database`` (any libpq URL).
     connect_timeout : int, default 5
         Seconds to wait for the server.
+    pool_size : int, default 4
+        The most connections open at once: calls from that many threads run
+        together, the rest wait for a free connection.
 
     Attributes
     ----------
@@ -156,21 +183,24 @@ class PostgresStore:
 
     backend = "postgres"
 
-    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 5, pool_size: int = 4) -> None:
         self.url = redact_url(url)
-        self._con = _connect(url, self.url, connect_timeout)
+        first = _connect(url, self.url, connect_timeout)
         try:
-            with self._guard("creating the tables of", "check that the user may create tables"):
-                self.hypertables = _create_schema(self._con)
+            with self._converted(first, "creating the tables of", _CREATE_FIX):
+                self.hypertables = _create_schema(first)
         except BaseException:
-            self._con.close()
+            first.close()
             raise
+        self._pool = ConnectionPool(
+            lambda: self._open_session(url, connect_timeout), pool_size, first
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the connection."""
-        self._con.close()
+        """Release the connections."""
+        self._pool.close()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -181,16 +211,41 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
 
+    def _open_session(self, url: str, connect_timeout: int) -> psycopg.Connection:
+        """A new pooled connection with this session's staging tables."""
+        con = _connect(url, self.url, connect_timeout)
+        try:
+            with self._converted(con, "preparing a session of", _START_HINT):
+                _create_staging(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
     @contextmanager
-    def _guard(self, doing: str, fix: str) -> Iterator[None]:
+    def _connection(self, doing: str, fix: str) -> Iterator[psycopg.Connection]:
+        """A connection for this call alone; database errors become :class:`StoreError`."""
+        try:
+            with self._pool.connection() as con, self._converted(con, doing, fix):
+                yield con
+        except psycopg.OperationalError as exc:  # only the pool's own: it is closed
+            raise StoreUnavailableError(
+                f"{doing} the PostgreSQL store {self.url} failed: the store is closed",
+                fix="open it again with open_store(...)",
+            ) from exc
+
+    @contextmanager
+    def _converted(self, con: psycopg.Connection, doing: str, fix: str) -> Iterator[None]:
         """Turn a database error into a :class:`StoreError` naming the store and the fix."""
         try:
             yield
         except psycopg.Error as exc:
             problem = f"{doing} the PostgreSQL store {self.url} failed: {error_line(exc)}"
-            if self._con.closed or self._con.broken:
+            if con.closed or con.broken:
                 raise StoreUnavailableError(
-                    problem, fix=f"the connection is lost; {_START_HINT}, then reopen the store"
+                    problem,
+                    fix=f"the connection is lost; {_START_HINT}, then retry (a new connection "
+                    "is opened)",
                 ) from exc
             raise StoreError(problem, fix=fix) from exc
 
@@ -198,9 +253,9 @@ class PostgresStore:
     def _reading(self, *, index_walk: bool = False) -> Iterator[psycopg.Cursor]:
         """A cursor in a read transaction; ``index_walk`` for LATERAL newest-first lookups."""
         with (
-            self._guard("reading", _START_HINT),
-            self._con.transaction(),
-            self._con.cursor() as cur,
+            self._connection("reading", _START_HINT) as con,
+            con.transaction(),
+            con.cursor() as cur,
         ):
             if index_walk:
                 cur.execute(_INDEX_WALK)
@@ -209,6 +264,7 @@ class PostgresStore:
     def _read(
         self, query: str, params: dict, columns: Sequence[str], *, index_walk: bool = False
     ) -> pd.DataFrame:
+        params = {k: _param_ts(v) if isinstance(v, pd.Timestamp) else v for k, v in params.items()}
         with self._reading(index_walk=index_walk) as cur:
             return read_csv_copy(cur, query, params, columns)
 
@@ -232,7 +288,11 @@ class PostgresStore:
         counts: dict[str, int] = {}
         fix = "nothing of this batch was stored; check the input and retry"
         try:
-            with self._guard("writing to", fix), self._con.transaction(), self._con.cursor() as cur:
+            with (
+                self._connection("writing to", fix) as con,
+                con.transaction(),
+                con.cursor() as cur,
+            ):
                 for name, frame in frames.items():
                     counts[name] = _WRITERS[name](cur, frame, stamp)
         except pa.ArrowException as exc:
@@ -248,8 +308,8 @@ class PostgresStore:
         cols = ", ".join(_INGEST_LOG_COLUMNS)
         marks = ", ".join(["%s"] * len(_INGEST_LOG_COLUMNS))
         sets = ", ".join(f"{c} = excluded.{c}" for c in _INGEST_LOG_COLUMNS[1:])
-        with self._guard("logging an ingest run in", _START_HINT):
-            self._con.execute(
+        with self._connection("logging an ingest run in", _START_HINT) as con:
+            con.execute(
                 f"INSERT INTO ingest_log ({cols}) VALUES ({marks}) "
                 f"ON CONFLICT (run_id) DO UPDATE SET {sets}",
                 ingest_record_row(record),
@@ -332,9 +392,33 @@ class PostgresStore:
         if symbols is not None:
             sql += " AND symbol = ANY(%(symbols)s::text[])"
             params["symbols"] = symbol_list(symbols)
-        with self._guard("reading", _START_HINT):
-            rows = self._con.execute(sql, params).fetchall()
+        with self._connection("reading", _START_HINT) as con:
+            rows = con.execute(sql, params).fetchall()
         return {s: pd.Timestamp(t).tz_convert("UTC") for s, t in rows}
+
+    def latest_bars(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str = Interval.M1
+    ) -> pd.DataFrame:
+        """Each symbol's newest raw bar, sorted by symbol.
+
+        One primary-key lookup per series, at the newest time ``series`` holds.
+
+        Parameters
+        ----------
+        symbols : sequence of str, optional
+            Default: every symbol with bars of ``interval``.
+        interval : Interval or str, default "1m"
+            The bar interval.
+        """
+        filters = signal_filters(symbols, interval)
+        where = " AND ".join(_FILTERS[name] for name in filters)
+        query = f"""
+            SELECT {", ".join("b." + c for c in BAR_COLUMNS)}
+            FROM (SELECT symbol, interval, last_ts FROM series WHERE {where}) s
+            JOIN bars b ON b.symbol = s.symbol AND b.interval = s.interval AND b.ts = s.last_ts
+            ORDER BY b.symbol
+        """
+        return sort_bars(self._read(query, filters, BAR_COLUMNS, index_walk=True))
 
     def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` of ``left``, the last bar that had closed by ``ts``.
@@ -372,6 +456,84 @@ class PostgresStore:
         with self._reading(index_walk=True) as cur:
             copy_csv(cur, table, frame)
             return read_csv_copy(cur, query, params, columns)
+
+    # -- predictions and recommendations ---------------------------------------------------
+
+    def read_predictions(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored predictions with ``start <= ts < end``, sorted by ts, symbol, interval, model.
+
+        ``limit`` keeps the newest ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end)
+        return self._read_signals(_PREDICTIONS, filters, check_limit(limit))
+
+    def latest_predictions(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each (symbol, model)'s newest prediction, sorted by symbol then model.
+
+        Read from the small ``predictions_latest`` table, never the history.
+        """
+        return self._latest_signals(_PREDICTIONS, signal_filters(symbols, interval))
+
+    def read_recommendations(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        action: Action | str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored recommendations with ``start <= ts < end``, sorted by ts, symbol, interval.
+
+        ``action`` keeps one kind (BUY, SELL or HOLD); ``limit`` keeps the newest
+        ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end, action)
+        return self._read_signals(_RECOMMENDATIONS, filters, check_limit(limit))
+
+    def latest_recommendations(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each symbol's newest recommendation, sorted by symbol.
+
+        Read from the small ``recommendations_latest`` table, never the history.
+        """
+        return self._latest_signals(_RECOMMENDATIONS, signal_filters(symbols, interval))
+
+    def _read_signals(
+        self, table: SignalTable, filters: dict[str, object], limit: int | None
+    ) -> pd.DataFrame:
+        where = " AND ".join(_FILTERS[name] for name in filters) or "TRUE"
+        query = f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE {where}"
+        if limit is not None:  # walks the (ts, symbol) index backwards
+            newest = ", ".join(f"{c} DESC" for c in table.order)
+            query = f"SELECT * FROM ({query} ORDER BY {newest} LIMIT {limit}) AS newest"
+        query += f" ORDER BY {', '.join(table.order)}"
+        out = self._read(query, filters, table.columns, index_walk=limit is not None)
+        return table.frame(out)
+
+    def _latest_signals(self, table: SignalTable, filters: dict[str, object]) -> pd.DataFrame:
+        where = " AND ".join(_FILTERS[name] for name in filters) or "TRUE"
+        group = ", ".join(table.latest_group)
+        cols = ", ".join(table.columns)
+        query = f"SELECT {cols} FROM {table.latest} WHERE {where} ORDER BY {group}, interval"
+        if "interval" not in filters:  # the newest over every interval
+            query = (
+                f"SELECT DISTINCT ON ({group}) {cols} FROM {table.latest} WHERE {where} "
+                f"ORDER BY {group}, ts DESC, interval"
+            )
+        return table.frame(self._read(query, filters, table.columns))
 
     # -- other reads -----------------------------------------------------------------------
 
@@ -532,9 +694,14 @@ def _create_schema(con: psycopg.Connection) -> bool:
             "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING",
             [str(SCHEMA_VERSION)],
         )
+    _create_staging(con)
+    return hypertables
+
+
+def _create_staging(con: psycopg.Connection) -> None:
+    """Create this session's staging tables (temporary, so one set per connection)."""
     for ddl in STAGING_DDL:
         con.execute(ddl)
-    return hypertables
 
 
 def _enable_timescale(con: psycopg.Connection) -> bool:
@@ -731,6 +898,36 @@ def _write_symbols(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) ->
     return len(frame)
 
 
+def _signal_writer(table: SignalTable) -> Callable[[psycopg.Cursor, pd.DataFrame, datetime], int]:
+    """A writer that inserts the rows whose key is new and folds them into ``<name>_latest``.
+
+    Keys are taken in key order, so concurrent writers lock rows in the same
+    order; ``<name>_latest`` only ever moves forward in time.
+    """
+    cols = ", ".join(table.columns)
+    latest_key = ", ".join(table.latest_key)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.latest_key)
+    query = f"""
+        WITH new AS (
+            INSERT INTO {table.name} ({cols}, ingested_at)
+            SELECT {cols}, %(stamp)s FROM _stage_{table.name} ORDER BY {", ".join(table.key)}
+            ON CONFLICT DO NOTHING
+            RETURNING {cols}
+        ), latest AS (
+            INSERT INTO {table.latest} AS l ({cols})
+            SELECT DISTINCT ON ({latest_key}) {cols} FROM new ORDER BY {latest_key}, ts DESC
+            ON CONFLICT ({latest_key}) DO UPDATE SET {updates} WHERE excluded.ts > l.ts
+        )
+        SELECT count(*) FROM new
+    """
+
+    def write(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
+        copy_csv(cur, f"_stage_{table.name}", frame)
+        return int(cur.execute(query, {"stamp": stamp}).fetchone()[0])
+
+    return write
+
+
 _WRITERS = {
     "bars": _write_bars,
     "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
@@ -738,4 +935,6 @@ _WRITERS = {
     "macro": _insert_ignore("macro", MACRO_COLUMNS),
     "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
     "symbols": _write_symbols,
+    "predictions": _signal_writer(SIGNAL_TABLES["predictions"]),
+    "recommendations": _signal_writer(SIGNAL_TABLES["recommendations"]),
 }

@@ -7,7 +7,7 @@
 * Other frames (small) go as CSV written by pyarrow.
 * Reads come back as CSV (``COPY (query) TO STDOUT``) parsed by pyarrow into
   the dtypes :class:`~nexus.store.DuckDBStore` returns: ``str`` text,
-  ``float64``, ``int64``, ``datetime64[us, UTC]`` instants and
+  ``float64``, ``int64``, ``bool``, ``datetime64[us, UTC]`` instants and
   :class:`datetime.date` dates.
 """
 
@@ -40,6 +40,7 @@ _ARROW_TYPES = {
     "str": pa.string(),
     "float": pa.float64(),
     "int": pa.int64(),
+    "bool": pa.bool_(),
     "ts": pa.timestamp("us", tz="UTC"),
     "date": pa.date32(),
 }
@@ -171,7 +172,11 @@ def _decode_csv(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(column_names=list(columns)),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+                column_types=types,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],  # PostgreSQL's text for booleans
+                false_values=["f"],
             ),
         )
     return table.to_pandas(date_as_object=True)

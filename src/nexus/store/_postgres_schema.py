@@ -140,6 +140,63 @@ DDL = [
         message text NOT NULL
     )
     """,
+    # The live engine's output, and each key's newest row for the ``latest_*`` reads.
+    """
+    CREATE TABLE IF NOT EXISTS predictions (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        model text COLLATE "C" NOT NULL,
+        version text NOT NULL,
+        p_down double precision NOT NULL,
+        p_neutral double precision NOT NULL,
+        p_up double precision NOT NULL,
+        threshold double precision NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (symbol, interval, ts, model)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS predictions_latest (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        model text COLLATE "C" NOT NULL,
+        version text NOT NULL,
+        p_down double precision NOT NULL,
+        p_neutral double precision NOT NULL,
+        p_up double precision NOT NULL,
+        threshold double precision NOT NULL,
+        PRIMARY KEY (symbol, interval, model)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS recommendations (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        action text COLLATE "C" NOT NULL,
+        confidence double precision NOT NULL,
+        reasons text NOT NULL,
+        risk text NOT NULL,
+        vetoed boolean NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (symbol, interval, ts)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS recommendations_latest (
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        action text COLLATE "C" NOT NULL,
+        confidence double precision NOT NULL,
+        reasons text NOT NULL,
+        risk text NOT NULL,
+        vetoed boolean NOT NULL,
+        PRIMARY KEY (symbol, interval)
+    )
+    """,
 ]
 
 # Secondary indexes, created only when missing: ``CREATE INDEX IF NOT EXISTS`` would
@@ -148,6 +205,9 @@ INDEXES = {
     "news_available_at": "CREATE INDEX news_available_at ON news (available_at, id)",
     "quarantine_newest": "CREATE INDEX quarantine_newest ON quarantine (ingested_at DESC, key)",
     "ingest_log_newest": "CREATE INDEX ingest_log_newest ON ingest_log (started_at DESC)",
+    # newest-first history across symbols: walked backwards, symbols checked in the index
+    "predictions_ts": "CREATE INDEX predictions_ts ON predictions (ts, symbol)",
+    "recommendations_ts": "CREATE INDEX recommendations_ts ON recommendations (ts, symbol)",
 }
 
 TIMESCALE_AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
@@ -205,6 +265,20 @@ STAGING_DDL = [
     ) ON COMMIT DELETE ROWS
     """,
     """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_predictions (
+        symbol text COLLATE "C", interval text COLLATE "C", ts timestamptz,
+        model text COLLATE "C", version text, p_down double precision,
+        p_neutral double precision, p_up double precision, threshold double precision
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_recommendations (
+        symbol text COLLATE "C", interval text COLLATE "C", ts timestamptz,
+        action text COLLATE "C", confidence double precision, reasons text, risk text,
+        vetoed boolean
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
     CREATE TEMP TABLE IF NOT EXISTS _stage_left (
         row bigint, symbol text COLLATE "C", ts timestamptz
     ) ON COMMIT DELETE ROWS
@@ -212,7 +286,7 @@ STAGING_DDL = [
     "CREATE TEMP TABLE IF NOT EXISTS _stage_times (ts timestamptz) ON COMMIT DELETE ROWS",
 ]
 
-# The kind of every column a read returns: "str", "float", "int", "ts" (UTC
+# The kind of every column a read returns: "str", "float", "int", "bool", "ts" (UTC
 # instant) or "date". The store turns each into the dtype DuckDBStore returns.
 COLUMN_KINDS = {
     "symbol": "str",
@@ -264,4 +338,15 @@ COLUMN_KINDS = {
     "n_flagged": "int",
     "message": "str",
     "bar_ts": "ts",
+    "model": "str",
+    "version": "str",
+    "p_down": "float",
+    "p_neutral": "float",
+    "p_up": "float",
+    "threshold": "float",
+    "action": "str",
+    "confidence": "float",
+    "reasons": "str",
+    "risk": "str",
+    "vetoed": "bool",
 }

@@ -9,7 +9,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import pandas as pd
 
-from nexus.domain import Interval
+from nexus.domain import Action, Interval
 
 __all__ = ["Adjust", "IngestRecord", "Store", "WriteBatch", "WriteResult"]
 
@@ -23,8 +23,8 @@ class WriteBatch:
 
     Each frame is optional and uses the columns of :mod:`nexus.domain`
     (``bars_frame``, ``actions_frame``, ``news_frame``, ``macro_frame``,
-    ``quarantine_frame``). ``symbols`` has columns ``symbol, calendar, kind,
-    description, source``.
+    ``quarantine_frame``, ``predictions_frame``, ``recommendations_frame``).
+    ``symbols`` has columns ``symbol, calendar, kind, description, source``.
     """
 
     bars: pd.DataFrame | None = None
@@ -33,6 +33,8 @@ class WriteBatch:
     macro: pd.DataFrame | None = None
     quarantine: pd.DataFrame | None = None
     symbols: pd.DataFrame | None = None
+    predictions: pd.DataFrame | None = None
+    recommendations: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class WriteResult:
     macro: int = 0
     quarantine: int = 0
     symbols: int = 0
+    predictions: int = 0
+    recommendations: int = 0
 
     def __add__(self, other: WriteResult) -> WriteResult:
         return WriteResult(
@@ -79,8 +83,12 @@ class Store(Protocol):
 
     Raw bars are never rewritten: writing a bar whose (symbol, interval, ts)
     is already stored leaves the stored one unchanged, so every write is
-    idempotent. Adjusted prices are computed at read time from the stored
-    corporate actions. All timestamps are UTC.
+    idempotent; so are predictions, keyed (symbol, interval, ts, model), and
+    recommendations, keyed (symbol, interval, ts). Adjusted prices are computed
+    at read time from the stored corporate actions. All timestamps are UTC.
+
+    A store may be used from several threads at once: reads run beside a write
+    and see either none or all of it.
     """
 
     backend: str
@@ -143,6 +151,47 @@ class Store(Protocol):
 
     def ingest_log(self, *, limit: int | None = None) -> pd.DataFrame:
         """The ingest log, newest first."""
+
+    def latest_bars(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str = Interval.M1
+    ) -> pd.DataFrame:
+        """Each symbol's newest raw bar (every stored symbol when ``symbols`` is None),
+        columns ``BAR_COLUMNS``, sorted by symbol."""
+
+    def read_predictions(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Predictions with ``start <= ts < end``, columns ``PREDICTION_COLUMNS``, sorted by
+        ts, symbol, interval, model; ``limit`` keeps the newest ``limit`` rows."""
+
+    def latest_predictions(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each (symbol, model)'s newest prediction, sorted by symbol then model."""
+
+    def read_recommendations(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        action: Action | str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Recommendations with ``start <= ts < end``, columns ``RECOMMENDATION_COLUMNS``,
+        sorted by ts, symbol, interval; ``limit`` keeps the newest ``limit`` rows."""
+
+    def latest_recommendations(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each symbol's newest recommendation, sorted by symbol."""
 
     def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` row of ``left``, the last bar that had closed by ``ts``."""

@@ -4,6 +4,7 @@
 """
 
 from nexus.training._artifacts import save_artifact, scaled_onnx
+from nexus.training._bootstrap import bootstrap_champions
 from nexus.training._config import (
     DataConfig,
     DatasetConfig,
@@ -58,6 +59,7 @@ __all__ = [
     "ValidationConfig",
     "Verdict",
     "apply_decision",
+    "bootstrap_champions",
     "compare",
     "crontab_line",
     "decide",

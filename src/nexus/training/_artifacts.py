@@ -94,7 +94,11 @@ def _fill(folder: Path, result: ModelResult, prepared: Prepared, config: Experim
     (folder / "features.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     _write_json(
         folder / "metrics.json",
-        {"summary": result.summary(), "folds": [asdict(f) for f in result.folds]},
+        {
+            "summary": result.summary(),
+            "folds": [asdict(f) for f in result.folds],
+            "threshold": result.threshold().to_dict(),
+        },
     )
     _write_json(folder / "fingerprint.json", _fingerprint(prepared, config))
     (folder / "experiment.yaml").write_text(

@@ -10,10 +10,12 @@ import numpy as np
 
 from nexus.datasets import Dataset
 from nexus.evaluation import (
+    ThresholdChoice,
     classification_metrics,
     conditional_baseline,
     edge_significance,
     majority_baseline,
+    select_threshold,
     skill_significance,
 )
 from nexus.features import FeatureScaler
@@ -59,6 +61,12 @@ class ModelResult:
     folds: list[FoldResult] = field(default_factory=list)
     model: ModelBase | None = None
     scaler: FeatureScaler | None = None
+    oos_y: list[np.ndarray] = field(default_factory=list)
+    oos_proba: list[np.ndarray] = field(default_factory=list)
+
+    def threshold(self) -> ThresholdChoice:
+        """The call threshold chosen on every fold's out-of-sample predictions."""
+        return select_threshold(np.concatenate(self.oos_y), np.concatenate(self.oos_proba))
 
     def summary(self) -> dict[str, float]:
         """Metrics averaged over the folds, weighted by test size."""
@@ -155,6 +163,8 @@ def _run_fold(prepared, config, model_config, k, fold, result, notify) -> FoldRe
     model, scaler = fit_fold(model_config, fit, valid, seed=config.seed, on_epoch=on_epoch)
     result.model, result.scaler = model, scaler
     proba = model.predict_proba(_scaled(test, scaler).X)
+    result.oos_y.append(test.y)
+    result.oos_proba.append(proba)
     baselines = _baselines(data.take(fold.train), test)
     ts = test.index["ts"].to_numpy()
     block = max(1, config.labels.horizon // config.dataset.stride)

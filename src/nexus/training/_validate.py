@@ -33,6 +33,7 @@ from nexus.evaluation import (
     backtest,
     classification_metrics,
     paired_f1_significance,
+    select_threshold,
 )
 from nexus.features import FeaturePipeline
 from nexus.registry import Artifact, Registry
@@ -339,6 +340,9 @@ def judge(
     comparison = compare(scored, rival, config, block=max(1, experiment.labels.horizon))
     comparison.extra.update(
         {
+            "threshold": select_threshold(
+                scored["y"].to_numpy(), scored[_PROBA].to_numpy()
+            ).to_dict(),
             "challenger": challenger,
             "champion": champion_version,
             "sharpe_after_costs": _sharpes(

@@ -79,7 +79,10 @@ def stamps(values: pd.Series) -> list[pd.Timestamp]:
 
 def raw_rows(store: Store, sql: str) -> list[tuple]:
     """Rows straight from the backend's connection (the protocol exposes no bar ``ingested_at``)."""
-    return [tuple(r) for r in store._con.execute(sql).fetchall()]  # type: ignore[attr-defined]
+    duckdb = store.backend == "duckdb"
+    connection = store._cursor() if duckdb else store._pool.connection()  # type: ignore[attr-defined]
+    with connection as con:
+        return [tuple(r) for r in con.execute(sql).fetchall()]
 
 
 def actions(rows: list[tuple]) -> pd.DataFrame:

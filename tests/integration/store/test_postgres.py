@@ -62,13 +62,30 @@ def test_a_missing_database_says_to_create_it(pg_server: str) -> None:
         PostgresStore(url)
 
 
-def test_a_lost_connection_is_reported_as_unavailable(pg_store: PostgresStore, pg_url: str) -> None:
-    pid = pg_store._con.info.backend_pid
-    with _admin(pg_url) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+def _terminate_other_sessions(url: str) -> int:
+    """Cut every connection to the database of ``url`` but this one; return how many."""
+    with _admin(url) as admin:
+        return admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
 
-    with pytest.raises(StoreUnavailableError, match="reopen the store"):
+
+def test_a_lost_connection_is_reported_then_replaced(pg_store: PostgresStore, pg_url: str) -> None:
+    pg_store.write(WriteBatch(bars=make_bars("AAA", minutes("2024-03-01 14:30", 3))))
+    assert _terminate_other_sessions(pg_url) == 1  # the store's one pooled connection
+
+    with pytest.raises(StoreUnavailableError, match="the connection is lost"):
         pg_store.read_bars(["AAA"], "1m")
+
+    assert len(pg_store.read_bars(["AAA"], "1m")) == 3  # on a new connection
+
+
+def test_a_closed_store_says_so(pg_store: PostgresStore) -> None:
+    pg_store.close()
+
+    with pytest.raises(StoreUnavailableError, match="the store is closed"):
+        pg_store.series()
 
 
 def test_schema_has_real_keys_and_hypertables_only_with_timescaledb(
@@ -98,9 +115,12 @@ def test_opening_twice_keeps_one_schema(pg_url: str) -> None:
         assert len(second.read_bars(["AAA"], "1m")) == 3
 
 
-def test_a_stale_series_row_falls_back_to_the_merge_path(pg_store: PostgresStore) -> None:
+def test_a_stale_series_row_falls_back_to_the_merge_path(
+    pg_store: PostgresStore, pg_url: str
+) -> None:
     pg_store.write(WriteBatch(bars=make_bars("AAA", minutes("2024-03-01 14:30", 5))))
-    pg_store._con.execute("DELETE FROM series")  # the append path now sees no overlap
+    with _admin(pg_url) as admin:
+        admin.execute("DELETE FROM series")  # the append path now sees no overlap
 
     result = pg_store.write(WriteBatch(bars=make_bars("AAA", minutes("2024-03-01 14:33", 5))))
 
@@ -143,3 +163,39 @@ def test_a_write_error_is_a_store_error_not_unavailable(pg_store: PostgresStore)
 
     assert not isinstance(info.value, StoreUnavailableError)
     assert pg_store.series().empty
+
+
+def _sessions(url: str) -> int:
+    with _admin(url) as admin:
+        return admin.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+def test_threads_share_at_most_pool_size_connections(pg_url: str) -> None:
+    with PostgresStore(pg_url, pool_size=2) as store:
+        store.write(WriteBatch(bars=make_bars("AAA", minutes("2024-03-01 14:30", 50))))
+        counts: list[int] = []
+
+        def read() -> None:
+            for _ in range(10):
+                counts.append(len(store.read_bars(["AAA"], "1m")))
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert counts == [50] * 60
+        assert _sessions(pg_url) <= 2
+
+
+def test_a_call_in_flight_does_not_hold_up_another_thread(pg_url: str) -> None:
+    with PostgresStore(pg_url, pool_size=2) as store:
+        store.write(WriteBatch(bars=make_bars("AAA", minutes("2024-03-01 14:30", 3))))
+        with store._pool.connection() as busy, busy.transaction():  # a long call, still open
+            busy.execute("SELECT 1")
+            assert len(store.read_bars(["AAA"], "1m")) == 3  # on the second connection
+            assert store.write(WriteBatch(bars=make_bars("AAA", ["2024-03-01 14:40"]))).bars == 1

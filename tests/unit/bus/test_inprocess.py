@@ -41,3 +41,25 @@ def test_closed_subscription_is_removed_and_iteration_ends() -> None:
         return [m async for m in sub]
 
     assert asyncio.run(run()) == ["last"]
+
+
+def test_publish_from_a_worker_thread_is_handed_to_the_loop() -> None:
+    async def run() -> list:
+        bus = InProcessBus()
+        sub = bus.subscribe("bars")
+
+        def work() -> int:
+            return sum(bus.publish("bars", i) for i in range(100))
+
+        assert await asyncio.to_thread(work) == 100
+        async with asyncio.timeout(5):  # a waiting get() is woken by the delivery
+            return [await sub.get() for _ in range(100)]
+
+    assert asyncio.run(run()) == list(range(100))
+
+
+def test_publish_outside_a_running_loop_delivers_at_once() -> None:
+    bus = InProcessBus()
+    sub = bus.subscribe("bars")
+    assert bus.publish("bars", "x") == 1
+    assert sub.pending() == 1

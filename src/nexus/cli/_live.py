@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from nexus.cli._app import app, settings_of
-from nexus.cli._output import batch_progress, emit_json, stderr, stdout
+from nexus.cli._output import batch_progress, emit_json_line, stderr, stdout
 from nexus.cli._runtime import recorded_market, run_until_stopped, server, stop_on_signals
 from nexus.config import Settings
 from nexus.store import Store, open_store
@@ -206,7 +206,9 @@ async def _print_signals(signals, stop: asyncio.Event, limit: float, as_json: bo
             for rec in event.recommendations:
                 counts[str(rec.action)] = counts.get(str(rec.action), 0) + 1
             if as_json:
-                emit_json({"ts": event.ts.isoformat(), "actions": counts, "timings": event.timings})
+                emit_json_line(
+                    {"ts": event.ts.isoformat(), "actions": counts, "timings": event.timings}
+                )
                 continue
             ms = sum(event.timings.values()) * 1e3
             stdout.print(f"{event.ts:%Y-%m-%d %H:%M} {event.interval}: {counts}  ({ms:.1f} ms)")

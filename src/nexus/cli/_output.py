@@ -17,7 +17,15 @@ from rich.table import Table
 
 from nexus.ingest import BatchReport
 
-__all__ = ["METRIC_COLUMNS", "batch_progress", "emit_json", "frame_table", "stderr", "stdout"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "batch_progress",
+    "emit_json",
+    "emit_json_line",
+    "frame_table",
+    "stderr",
+    "stdout",
+]
 
 METRIC_COLUMNS = (
     "accuracy",
@@ -56,6 +64,12 @@ def _default(value: Any) -> Any:
 def emit_json(payload: Any) -> None:
     """Print ``payload`` as JSON on stdout."""
     sys.stdout.write(json.dumps(payload, default=_default, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def emit_json_line(payload: Any) -> None:
+    """Print ``payload`` as one compact JSON line on stdout (streams: one line per event)."""
+    sys.stdout.write(json.dumps(payload, default=_default, separators=(",", ":")) + "\n")
     sys.stdout.flush()
 
 

@@ -6,6 +6,7 @@ prediction or a recommendation looks the same wherever a client reads it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,12 @@ _PROBS = ("p_down", "p_neutral", "p_up", "threshold")
 
 def iso(value: datetime | pd.Timestamp) -> str:
     """``value`` as ISO 8601 in UTC (naive values are taken as UTC)."""
+    return _iso(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(value: datetime | pd.Timestamp) -> str:
+    # one bar time's hundreds of rows share a timestamp: format it once
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
     return stamp.isoformat()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import math
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,13 @@ import typer
 
 from nexus.cli._app import app, settings_of
 from nexus.cli._output import batch_progress, emit_json_line, stderr, stdout
-from nexus.cli._runtime import recorded_market, run_until_stopped, server, stop_on_signals
+from nexus.cli._runtime import (
+    recorded_market,
+    run_until_stopped,
+    server,
+    settle_for_serving,
+    stop_on_signals,
+)
 from nexus.config import Settings
 from nexus.store import Store, open_store
 
@@ -108,7 +113,7 @@ async def _up(settings, store, registry, slots, market, host, port, speed) -> No
     async with open_bus(settings.bus_url, prefix=settings.bus_prefix) as bus:
         engine = LiveEngine(store, registry, bus, slots=slots, metrics=metrics)
         await engine.start()
-        gc.freeze()  # the warmed-up heap (models, windows) is never scanned again: no GC pauses
+        settle_for_serving()
         web = server(_app(create_app, settings, store, registry, bus, engine, metrics), host, port)
         feed = Ingestor(store, bus=bus).run_live(SimulatorSource(market, speed=speed), stop=stop)
         stdout.print(
@@ -149,6 +154,7 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000)
         stop_on_signals(stop)
         async with open_bus(settings.bus_url, prefix=settings.bus_prefix) as bus:
             web = server(_app(create_app, settings, store, registry, bus, None, None), host, port)
+            settle_for_serving()
             stdout.print(f"serving http://{host}:{port}/  (API docs /docs; Ctrl-C stops)")
             await run_until_stopped(stop, web)
 
@@ -189,7 +195,7 @@ async def _live(settings: Settings, store, registry, max_bars, as_json: bool) ->
         engine = LiveEngine(store, registry, bus, slots=settings.model_slots[:2])
         signals = bus.subscribe(TOPIC_SIGNALS)
         await engine.start()
-        gc.freeze()
+        settle_for_serving()
         status = engine.status()
         stderr.print(f"live engine: {status['state']} {status['problem']}".rstrip())
         printer = _print_signals(signals, stop, max_bars or math.inf, as_json)

@@ -125,15 +125,39 @@ class OnlineFeatures:
         OnlineFeatures
             ``self``.
         """
+        self.warm_tail(history, 0)
+        return self
+
+    def warm_tail(self, history: pd.DataFrame, rows: int) -> dict[str, np.ndarray]:
+        """:meth:`warm`, and return each symbol's last ``rows`` feature rows of the history.
+
+        The live engine's windows need these rows; taking them from the warm-up's
+        own computation saves computing every feature of the history twice.
+
+        Parameters
+        ----------
+        history : DataFrame, shape (n, >= 7)
+            As for :meth:`warm`.
+        rows : int
+            Trailing rows wanted per symbol (0 for none).
+
+        Returns
+        -------
+        dict of str to ndarray, shape (<= rows, F)
+            Per symbol, its newest feature rows, oldest first, in column order.
+        """
         bars = sort_bars(history, "warm-up history")
         self._states = {}
         self._interval = bars.interval
         if not len(bars):
-            return self
+            return {}
         computed = compute(self._plan, bars, market_from=_market_from(bars))
+        tails = {}
         for symbol, a, z in bars.segments():
             self._states[symbol] = self._seed(bars, computed.features, computed.series, a, z)
-        return self
+            if rows > 0:
+                tails[str(symbol)] = computed.features[:, max(a, z - rows) : z].T
+        return tails
 
     def _seed(
         self, bars: SortedBars, features: np.ndarray, series: np.ndarray, a: int, z: int

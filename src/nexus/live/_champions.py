@@ -80,6 +80,9 @@ def _session(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
     options.inter_op_num_threads = 1
+    # idle ONNX threads sleep instead of spinning: a spinning pool would take the cores
+    # the event loop needs to fan the result out to WebSocket clients
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

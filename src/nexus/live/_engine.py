@@ -216,6 +216,8 @@ class LiveEngine:
         self._groups = groups
         self._actions = len(self.store.read_corporate_actions(symbols)) if symbols else 0
         self._gate = RiskGate(self.risk, universe=len(symbols), positions=self._positions(symbols))
+        for c in self.champions:  # the first run of a session is slow: pay it before a bar waits
+            self._infer(c, symbols)
         self.metrics.rewarms.inc()
 
     def _symbols(self) -> list[str]:
@@ -255,10 +257,14 @@ class LiveEngine:
             await asyncio.to_thread(self._load, "model_config.json changed")
         if not self.champions or str(event.interval) != self.interval:
             return None
+        timings: dict[str, float] = {}
         if self._needs_rewarm(event):
+            clock = time.perf_counter()
             await asyncio.to_thread(self._warm)
-        signals = await asyncio.to_thread(self._process, event)
+            _lap(timings, "rewarm", clock)
+        signals = await asyncio.to_thread(self._process, event, timings)
         self.bus.publish(TOPIC_SIGNALS, signals)
+        await _yield_to_subscribers()
         await asyncio.to_thread(self._write, signals)
         return signals
 
@@ -273,8 +279,7 @@ class LiveEngine:
         self._day = day
         return len(self.store.read_corporate_actions(list(event.symbols))) > self._actions
 
-    def _process(self, event: BarsClosed) -> SignalsReady:
-        timings: dict[str, float] = {}
+    def _process(self, event: BarsClosed, timings: dict[str, float]) -> SignalsReady:
         clock = time.perf_counter()
         ts = pd.Timestamp(event.ts)
         ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
@@ -364,6 +369,19 @@ class LiveEngine:
                 self.metrics.vetoes.inc()
         self.timings, self.last_ts = dict(timings), ts.to_pydatetime()
         self.processed += 1
+
+
+async def _yield_to_subscribers() -> None:
+    """Let the tasks a publish woke run before the store write takes the GIL.
+
+    In one process (``nexus up``) the API hub's reader and its per-client senders
+    run in this event loop: they wake on the next pass of the loop and send on the
+    pass after. The store write runs in a worker thread whose pandas and DuckDB
+    work holds the GIL for milliseconds; started at once, it would slow every
+    client's send. Three passes of the loop let the fan-out go first.
+    """
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

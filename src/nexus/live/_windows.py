@@ -48,24 +48,18 @@ class FeatureWindows:
             Bar frame of one interval with at least ``warmup + length`` bars per
             symbol for complete windows.
         """
-        self.online.warm(history)
+        tails = self.online.warm_tail(history, self.length)
         self._index, self._rows, self._ready = {}, self._rows[:0], self._ready[:0]
         if history.empty:
             self.last_ts = None
             return
-        features = self.pipeline.transform(history)
-        values = features[list(self.pipeline.names)].to_numpy(dtype=np.float64)
-        symbols = features["symbol"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
-        ends = np.r_[starts[1:], len(symbols)]
-        self._grow([str(symbols[a]) for a in starts])
-        for a, z in zip(starts, ends, strict=True):
-            i = self._index[str(symbols[a])]
-            tail = values[max(a, z - self.length) : z]
+        self._grow(list(tails))
+        for symbol, tail in tails.items():
+            i = self._index[symbol]
             self._rows[i, self.length - len(tail) :] = tail
             finite = np.isfinite(tail).all(axis=1)[::-1]
             self._ready[i] = len(finite) if finite.all() else int(np.argmin(finite))
-        self.last_ts = pd.Timestamp(features["ts"].max())
+        self.last_ts = pd.Timestamp(history["ts"].max())
 
     def _grow(self, symbols: Sequence[str]) -> None:
         new = [s for s in symbols if s not in self._index]

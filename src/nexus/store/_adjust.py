@@ -39,6 +39,11 @@ def _price_factor(actions: pd.DataFrame, adjust: Adjust) -> np.ndarray:
     return split * div
 
 
+def _utc_ns(ts: pd.Series) -> np.ndarray:
+    """Tz-aware timestamps as naive UTC ``datetime64[ns]`` (no per-element objects)."""
+    return ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
 def adjust_bars(bars: pd.DataFrame, actions: pd.DataFrame, adjust: Adjust) -> pd.DataFrame:
     """Return ``bars`` adjusted for ``actions``.
 
@@ -77,12 +82,13 @@ def adjust_bars(bars: pd.DataFrame, actions: pd.DataFrame, adjust: Adjust) -> pd
     acts["vf"] = np.where(acts["kind"] == "split", acts["ratio"], 1.0)
     price_f = np.ones(len(out))
     vol_f = np.ones(len(out))
-    ts = out["ts"].to_numpy()
+    ts = _utc_ns(out["ts"])
+    positions = out.groupby("symbol", sort=False, observed=True).indices
     for symbol, group in acts.sort_values("cutoff").groupby("symbol", sort=False):
-        rows = np.flatnonzero(out["symbol"].to_numpy() == symbol)
-        if rows.size == 0:
+        rows = positions.get(symbol)
+        if rows is None or rows.size == 0:
             continue
-        cut = group["cutoff"].to_numpy()
+        cut = _utc_ns(group["cutoff"])
         # factor for a bar = product of the factors of every action after it
         tail_p = np.append(np.cumprod(group["pf"].to_numpy()[::-1])[::-1], 1.0)
         tail_v = np.append(np.cumprod(group["vf"].to_numpy()[::-1])[::-1], 1.0)

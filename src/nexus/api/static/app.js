@@ -724,7 +724,9 @@
     if (typeof d !== 'object') return fmtWhen(d);
     const when = d.time || d.at;
     const short = when ? wall(Date.parse(when)).slice(5, 16) : null;
-    return [d.action, fmtFigures(d.figures), short].filter(Boolean).join(' · ');
+    // a first champion promoted so the engine can start, although validation kept it
+    const action = d.figures && d.figures.bootstrap ? 'bootstrap (validation: keep)' : d.action;
+    return [action, fmtFigures(d.figures), short].filter(Boolean).join(' · ');
   }
 
   function slotBlock(slot) {

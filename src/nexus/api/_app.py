@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from nexus.api import _routes_market, _routes_models, _routes_ops, _ws
@@ -139,7 +140,9 @@ def create_app(
             if manage_bus and hasattr(bus, "close"):
                 await bus.close()
 
-    app = FastAPI(
+    # FastAPI whose /docs and /redoc pages load Swagger UI and ReDoc from the installed
+    # package, not from a CDN: the docs work offline, like the rest of Nexus
+    app = FastAPIOffline(
         title="Nexus API",
         version="1",
         description=_DESCRIPTION,
@@ -173,3 +176,4 @@ def _serve_dashboard(app: FastAPI) -> None:
         return FileResponse(plotly_js(), media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+

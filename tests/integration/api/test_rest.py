@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -351,7 +352,17 @@ def test_openapi_schema_names_every_route(http: httpx.Client) -> None:
     assert bars["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/BarsPage"
     }
-    assert http.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_load_nothing_from_another_host(http: httpx.Client, page: str) -> None:
+    html = http.get(page)
+    assert html.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert assets, html.text
+    for url in assets:
+        assert url.startswith("/"), f"{page} loads {url} from another host"
+        assert http.get(url).status_code == 200, url
 
 
 def test_times_are_utc_iso(http: httpx.Client) -> None:

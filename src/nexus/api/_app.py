@@ -176,4 +176,3 @@ def _serve_dashboard(app: FastAPI) -> None:
         return FileResponse(plotly_js(), media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
-

@@ -17,6 +17,7 @@ Usage::
 
     python benchmarks/live_latency.py [--symbols 20] [--clients 100] [--seconds 120]
     python benchmarks/live_latency.py --symbols 20 --clients 100 --seconds 600   # soak
+    python benchmarks/live_latency.py --symbols 500 --client-symbols 5   # dashboard-like clients
 """
 
 from __future__ import annotations
@@ -137,9 +138,11 @@ async def _serve_frozen(args, home, store, registry, bus, engine, metrics) -> di
 
     async def drive() -> None:
         await asyncio.sleep(2.0)  # server up
+        urls = _client_urls(f"ws://127.0.0.1:{port}/ws/stream", store, args)
+        (home / "urls.json").write_text(json.dumps(urls))
         clients = subprocess.Popen(
-            [sys.executable, __file__, "--client", f"ws://127.0.0.1:{port}/ws/stream",
-             "--clients", str(args.clients), "--seconds", str(args.seconds + 20), "--out", str(out)]
+            [sys.executable, __file__, "--client", str(home / "urls.json"),
+             "--seconds", str(args.seconds + 20), "--out", str(out)]
         )  # fmt: skip
         await asyncio.sleep(3.0 + args.clients * 0.02)  # every client connected
         feed_stop = asyncio.Event()
@@ -191,6 +194,7 @@ def _summary(args, bus: TimedBus, received: list, rss, engine) -> dict:
     return {
         "symbols": args.symbols,
         "clients": args.clients,
+        "client_symbols": args.client_symbols or "all",
         "seconds": args.seconds,
         "bar_times": len(published),
         "deliveries": len(latencies),
@@ -217,17 +221,28 @@ def _market(symbols: int) -> SimulatorConfig:
     return SimulatorConfig(symbols=symbols, sectors=min(4, symbols), sessions=2, interval="1m")
 
 
-async def _clients(url: str, n: int, seconds: float, out: Path) -> None:
+def _client_urls(base: str, store: DuckDBStore, args) -> list[str]:
+    """One stream URL per client: every symbol, or ``--client-symbols K`` of them each."""
+    if not args.client_symbols:
+        return [base] * args.clients
+    names = sorted(store.series()["symbol"].astype(str).unique())
+    k = min(args.client_symbols, len(names))
+    picks = [[names[(i * k + j) % len(names)] for j in range(k)] for i in range(args.clients)]
+    return [f"{base}?symbols={','.join(p)}" for p in picks]
+
+
+async def _clients(urls: list[str], seconds: float, out: Path) -> None:
     import signal
 
     import websockets
 
+    n = len(urls)
     records: list[list] = [[] for _ in range(n)]
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
     async def one(i: int) -> None:
-        async with websockets.connect(url, max_size=2**24) as ws:
+        async with websockets.connect(urls[i], max_size=2**24) as ws:
             async for text in ws:
                 at = time.time()
                 # read the header only: a full json.loads of every message by 100 clients in
@@ -252,12 +267,19 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument(
+        "--client-symbols",
+        type=int,
+        default=0,
+        help="Symbols each client subscribes to (0, the default: every symbol).",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        asyncio.run(_clients(args.client, args.clients, args.seconds, Path(args.out)))
+        urls = json.loads(Path(args.client).read_text())
+        asyncio.run(_clients(urls, args.seconds, Path(args.out)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)

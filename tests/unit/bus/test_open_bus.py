@@ -33,6 +33,16 @@ def test_settings_bus_url_opens_the_bus_it_names() -> None:
     assert type(open_bus(Settings(home="/tmp/nx").bus_url)) is InProcessBus
     settings = Settings(home="/tmp/nx", bus_url="redis://127.0.0.1:6379/0")
     assert type(open_bus(settings.bus_url)) is RedisBus
+    assert settings.bus_prefix == "nexus"
+    unix = Settings(home="/tmp/nx", bus_url="unix:///tmp/r.sock", bus_prefix="desk-2")
+    bus = open_bus(unix.bus_url, prefix=unix.bus_prefix)
+    assert bus.channel("signals") == "desk-2:signals"
+
+
+@pytest.mark.parametrize("prefix", ["", "has space", "a:b"])
+def test_settings_refuse_a_bus_prefix_that_is_not_a_plain_name(prefix: str) -> None:
+    with pytest.raises(ValueError, match="bus_prefix"):
+        Settings(home="/tmp/nx", bus_prefix=prefix)
 
 
 @pytest.mark.parametrize("url", ["kafka://broker:9092", "127.0.0.1:6379", "http://x"])

@@ -76,6 +76,24 @@ def test_warm_from_last_bars_like_the_store(holey_bars: pd.DataFrame, batch: pd.
     _assert_parity(_stream(online, holey_bars[holey_bars.ts >= cut]), batch[batch.ts >= cut])
 
 
+def test_warm_tail_gives_the_batch_rows_of_a_store_like_history(
+    holey_bars: pd.DataFrame, batch: pd.DataFrame
+) -> None:
+    """The engine's windows come from the warm-up's own rows: they equal the batch values."""
+    pipe = FeaturePipeline()
+    cut = holey_bars["ts"].sort_values().unique()[800]
+    history = holey_bars[holey_bars.ts < cut].groupby("symbol").tail(pipe.warmup + 30)
+    tails = pipe.online().warm_tail(history, 30)
+    assert sorted(tails) == ["SIM00", "SIM01", "SIM02", "SIM03"]
+    before = batch[batch.ts < cut]
+    for symbol, rows in tails.items():
+        expected = before[before.symbol == symbol].iloc[-30:, 2:].to_numpy()
+        assert rows.shape == expected.shape == (30, len(pipe.names))
+        assert np.isfinite(rows).all()
+        np.testing.assert_allclose(rows, expected, rtol=0, atol=TOL)
+    assert pipe.online().warm_tail(history.iloc[:0], 30) == {}
+
+
 def test_a_new_symbol_joins_mid_stream(holey_bars: pd.DataFrame) -> None:
     late = holey_bars["ts"].sort_values().unique()[700]
     bars = holey_bars[(holey_bars.symbol != "SIM01") | (holey_bars.ts >= late)]

@@ -113,3 +113,11 @@ def test_up_builds_serves_stops_cleanly_and_resumes(nexus, tmp_path: Path):
         bars = store.read_bars(["SIM00", "SIM01", "SIM02"], "1m")
     assert not bars.duplicated(["symbol", "ts"]).any()
     assert bars["ts"].max() > stopped_at
+
+
+def test_a_missing_experiment_fails_at_once_and_writes_nothing(nexus, tmp_path: Path):
+    result = nexus("up", "--config", str(tmp_path / "nope.yaml"), "--port", str(_free_port()))
+    assert result.code != 0
+    assert "nope.yaml does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (nexus.home / "nexus.duckdb").exists()  # it failed before simulating anything

@@ -53,13 +53,17 @@ def up(
     Ctrl-C stops it cleanly; a second ``nexus up`` resumes where this one stopped.
     """
     from nexus.registry import Registry
+    from nexus.training import ExperimentConfig
 
     settings = settings_of(ctx)
     registry = Registry.from_settings(settings)
     slots = settings.model_slots[:2]
+    missing = [s for s in slots if registry.champion(s) is None]
+    # read the experiment first: a wrong --config fails at once, not after the simulation
+    experiment = ExperimentConfig.from_yaml(config) if missing else None
     with open_store(settings) as store:
         market = _ensure_data(store, symbols, sessions)
-        _ensure_champions(store, registry, slots, config)
+        _ensure_champions(store, registry, slots, experiment, config)
         asyncio.run(_up(settings, store, registry, slots, market, host, port, speed))
     stderr.print("nexus up: stopped; store closed, everything flushed")
 
@@ -82,16 +86,15 @@ def _ensure_data(store: Store, symbols: int, sessions: int):
     return market
 
 
-def _ensure_champions(store: Store, registry, slots: tuple[str, ...], config: Path) -> None:
+def _ensure_champions(store: Store, registry, slots: tuple[str, ...], experiment, config) -> None:
     from nexus.cli._train import _progress
-    from nexus.training import ExperimentConfig, bootstrap_champions
+    from nexus.training import bootstrap_champions
 
     missing = [s for s in slots if registry.champion(s) is None]
-    if not missing:
+    if experiment is None or not missing:
         stderr.print(f"models: champions {', '.join(f'{s} {registry.champion(s)}' for s in slots)}")
         return
     stderr.print(f"models: no champion for {', '.join(missing)}; a short training run ({config})")
-    experiment = ExperimentConfig.from_yaml(config)
     with _progress(quiet=False) as progress:
         report = bootstrap_champions(store, experiment, registry, slots, progress=progress)
     for entry in report.slots if report else []:

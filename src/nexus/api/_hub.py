@@ -347,13 +347,14 @@ class StreamHub:
     def _on_signals(self, event: SignalsReady) -> None:
         interval = str(event.interval)
         by_symbol: dict[str, list[dict[str, Any]]] = {}
+        rows = {}  # each prediction made a dict once, for its message and its recommendation's
         for p in event.predictions:
-            row = domain_prediction(p)
+            row = rows[p] = domain_prediction(p)
             by_symbol.setdefault(p.symbol, []).append(row)
             self._set_prediction(row)
         recs = {}
         for r in event.recommendations:
-            row = domain_recommendation(r)
+            row = domain_recommendation(r, rows)
             recs[r.symbol] = row
             self._set_recommendation(row)
         ts = iso(event.ts)

@@ -110,7 +110,7 @@ def latest_predictions(
     """Each symbol's newest prediction of every model slot."""
     chosen = _chosen(state, symbols)
     frame = state.store.latest_predictions(chosen, _value(interval))
-    return prediction_rows(frame.sort_values(["symbol", "model"], kind="stable"))
+    return prediction_rows(frame)  # the store sorts by symbol, then model
 
 
 @router.get("/recommendations/latest", response_model=list[RecommendationInfo])
@@ -121,7 +121,7 @@ def latest_recommendations(
     chosen = _chosen(state, symbols)
     recs = state.store.latest_recommendations(chosen, _value(interval))
     predictions = state.store.latest_predictions(chosen, _value(interval))
-    return recommendation_rows(recs.sort_values("symbol", kind="stable"), predictions)
+    return recommendation_rows(recs, predictions)  # the store sorts by symbol
 
 
 @router.get("/recommendations", response_model=list[RecommendationInfo])

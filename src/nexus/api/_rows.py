@@ -161,15 +161,18 @@ def domain_prediction(p: Prediction) -> dict[str, Any]:
     }
 
 
-def domain_recommendation(r: Recommendation) -> dict[str, Any]:
-    """A :class:`Recommendation` as its wire dict."""
+def domain_recommendation(
+    r: Recommendation, known: Mapping[Prediction, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A :class:`Recommendation` as its wire dict (``known``: predictions already converted)."""
+    known = known or {}
     return {
         "symbol": r.symbol,
         "interval": str(r.interval),
         "ts": iso(r.ts),
         "action": str(r.action),
         "confidence": _number(r.confidence),
-        "predictions": [domain_prediction(p) for p in r.predictions],
+        "predictions": [known.get(p) or domain_prediction(p) for p in r.predictions],
         "reasons": [str(x) for x in r.reasons],
         "risk": {str(k): _maybe_number(v) for k, v in dict(r.risk).items()},
         "vetoed": bool(r.vetoed),

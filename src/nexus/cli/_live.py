@@ -63,7 +63,7 @@ def up(
     experiment = ExperimentConfig.from_yaml(config) if missing else None
     with open_store(settings) as store:
         market = _ensure_data(store, symbols, sessions)
-        _ensure_champions(store, registry, slots, experiment, config)
+        _ensure_champions(store, registry, slots, missing, experiment, config)
         asyncio.run(_up(settings, store, registry, slots, market, host, port, speed))
     stderr.print("nexus up: stopped; store closed, everything flushed")
 
@@ -86,12 +86,11 @@ def _ensure_data(store: Store, symbols: int, sessions: int):
     return market
 
 
-def _ensure_champions(store: Store, registry, slots: tuple[str, ...], experiment, config) -> None:
+def _ensure_champions(store: Store, registry, slots, missing, experiment, config) -> None:
     from nexus.cli._train import _progress
     from nexus.training import bootstrap_champions
 
-    missing = [s for s in slots if registry.champion(s) is None]
-    if experiment is None or not missing:
+    if not missing:
         stderr.print(f"models: champions {', '.join(f'{s} {registry.champion(s)}' for s in slots)}")
         return
     stderr.print(f"models: no champion for {', '.join(missing)}; a short training run ({config})")

@@ -30,8 +30,6 @@ from nexus.domain import (
     Action,
     Prediction,
     Recommendation,
-    predictions_frame,
-    recommendations_frame,
 )
 from nexus.errors import NexusError
 from nexus.live._champions import Champion, ConfigWatcher, load_champions
@@ -410,16 +408,14 @@ def _replace(rec: Recommendation, **changes) -> Recommendation:
 
 
 def _predictions_frame(predictions: Sequence[Prediction]) -> pd.DataFrame:
-    """The predictions as a frame, built column by column (no per-row dicts)."""
-    return predictions_frame(
-        pd.DataFrame({c: [getattr(p, c) for p in predictions] for c in PREDICTION_COLUMNS})
-    )
+    """The predictions as a frame, built column by column (the store coerces and checks it)."""
+    return pd.DataFrame({c: [getattr(p, c) for p in predictions] for c in PREDICTION_COLUMNS})
 
 
 def _recommendations_frame(recommendations: Sequence[Recommendation]) -> pd.DataFrame:
-    """The recommendations as a frame; reasons and risk as JSON text."""
+    """The recommendations as a frame; reasons and risk as JSON text (the store checks it)."""
     columns = {c: [getattr(r, c) for r in recommendations] for c in RECOMMENDATION_COLUMNS}
     columns["action"] = [str(a) for a in columns["action"]]
     columns["reasons"] = [json.dumps(list(v)) for v in columns["reasons"]]
     columns["risk"] = [json.dumps(dict(v)) for v in columns["risk"]]
-    return recommendations_frame(pd.DataFrame(columns))
+    return pd.DataFrame(columns)

@@ -35,6 +35,7 @@ __all__ = [
     "RECOMMENDATION_KEY",
     "SIGNAL_TABLES",
     "SYMBOL_COLUMNS",
+    "SignalReads",
     "SignalTable",
     "as_utc_timestamp",
     "calendar_start",
@@ -272,3 +273,64 @@ def times_array(times: Sequence[datetime] | pd.Series) -> pd.Series:
     """Distinct, sorted UTC times as a Series named ``ts``."""
     values = pd.to_datetime(pd.Series(np.asarray(times, dtype=object)), utc=True)
     return pd.Series(np.sort(values.unique()), name="ts").astype("datetime64[us, UTC]")
+
+
+class SignalReads:
+    """The public reads of predictions and recommendations, shared by both stores.
+
+    A store supplies the two dialect-specific queries: ``_read_signals(table,
+    filters, limit)`` and ``_latest_signals(table, filters)``.
+    """
+
+    def read_predictions(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored predictions with ``start <= ts < end``, sorted by ts, symbol, interval, model.
+
+        ``limit`` keeps the newest ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end)
+        return self._read_signals(SIGNAL_TABLES["predictions"], filters, check_limit(limit))
+
+    def latest_predictions(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each (symbol, model)'s newest prediction, sorted by symbol then model.
+
+        Read from the small ``predictions_latest`` table, never the history.
+        """
+        return self._latest_signals(SIGNAL_TABLES["predictions"], signal_filters(symbols, interval))
+
+    def read_recommendations(
+        self,
+        symbols: Sequence[str] | None = None,
+        interval: Interval | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        action: Action | str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored recommendations with ``start <= ts < end``, sorted by ts, symbol, interval.
+
+        ``action`` keeps one kind (BUY, SELL or HOLD); ``limit`` keeps the newest
+        ``limit`` rows (still in ascending order).
+        """
+        filters = signal_filters(symbols, interval, start, end, action)
+        return self._read_signals(SIGNAL_TABLES["recommendations"], filters, check_limit(limit))
+
+    def latest_recommendations(
+        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
+    ) -> pd.DataFrame:
+        """Each symbol's newest recommendation, sorted by symbol.
+
+        Read from the small ``recommendations_latest`` table, never the history.
+        """
+        table = SIGNAL_TABLES["recommendations"]
+        return self._latest_signals(table, signal_filters(symbols, interval))

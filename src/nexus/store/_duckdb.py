@@ -20,7 +20,6 @@ from nexus.domain import (
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
-    Action,
     Interval,
 )
 from nexus.errors import StoreError, StoreUnavailableError
@@ -28,10 +27,10 @@ from nexus.store._adjust import action_cutoffs, adjust_bars
 from nexus.store._common import (
     SIGNAL_TABLES,
     SYMBOL_COLUMNS,
+    SignalReads,
     SignalTable,
     as_utc_timestamp,
     calendar_start,
-    check_limit,
     ingest_record_row,
     normalise_batch_frames,
     now_utc,
@@ -48,7 +47,7 @@ __all__ = ["DuckDBStore"]
 _BAR_SELECT = "symbol, interval, ts, open, high, low, close, volume, source"
 
 
-class DuckDBStore:
+class DuckDBStore(SignalReads):
     """The embedded default store, a single DuckDB file.
 
     Safe to share between the threads of one process: every call runs on a
@@ -431,58 +430,6 @@ class DuckDBStore:
 
     # -- predictions and recommendations ---------------------------------------------------
 
-    def read_predictions(
-        self,
-        symbols: Sequence[str] | None = None,
-        interval: Interval | str | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Stored predictions with ``start <= ts < end``, sorted by ts, symbol, interval, model.
-
-        ``limit`` keeps the newest ``limit`` rows (still in ascending order).
-        """
-        filters = signal_filters(symbols, interval, start, end)
-        return self._read_signals(_PREDICTIONS, filters, check_limit(limit))
-
-    def latest_predictions(
-        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
-    ) -> pd.DataFrame:
-        """Each (symbol, model)'s newest prediction, sorted by symbol then model.
-
-        Read from the small ``predictions_latest`` table, never the history.
-        """
-        return self._latest_signals(_PREDICTIONS, signal_filters(symbols, interval))
-
-    def read_recommendations(
-        self,
-        symbols: Sequence[str] | None = None,
-        interval: Interval | str | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        action: Action | str | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Stored recommendations with ``start <= ts < end``, sorted by ts, symbol, interval.
-
-        ``action`` keeps one kind (BUY, SELL or HOLD); ``limit`` keeps the newest
-        ``limit`` rows (still in ascending order).
-        """
-        filters = signal_filters(symbols, interval, start, end, action)
-        return self._read_signals(_RECOMMENDATIONS, filters, check_limit(limit))
-
-    def latest_recommendations(
-        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
-    ) -> pd.DataFrame:
-        """Each symbol's newest recommendation, sorted by symbol.
-
-        Read from the small ``recommendations_latest`` table, never the history.
-        """
-        return self._latest_signals(_RECOMMENDATIONS, signal_filters(symbols, interval))
-
     def _read_signals(
         self, table: SignalTable, filters: dict[str, object], limit: int | None
     ) -> pd.DataFrame:
@@ -552,8 +499,6 @@ class DuckDBStore:
 
 
 _ARROW_TYPES = {pa.string(): pd.StringDtype(na_value=np.nan)}
-_PREDICTIONS = SIGNAL_TABLES["predictions"]
-_RECOMMENDATIONS = SIGNAL_TABLES["recommendations"]
 _FILTERS = {  # the SQL of each filter of :func:`signal_filters`
     "symbols": "symbol IN $symbols",
     "interval": "interval = $interval",

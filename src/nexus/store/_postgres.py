@@ -47,7 +47,6 @@ from nexus.domain import (
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
-    Action,
     Interval,
     utc,
 )
@@ -56,9 +55,9 @@ from nexus.store._adjust import adjust_bars
 from nexus.store._common import (
     SIGNAL_TABLES,
     SYMBOL_COLUMNS,
+    SignalReads,
     SignalTable,
     as_utc_timestamp,
-    check_limit,
     error_line,
     ingest_record_row,
     normalise_batch_frames,
@@ -120,8 +119,6 @@ _SESSION = (
 # 100x slower. Bitmap scans never help these lookups, so they are switched off.
 _INDEX_WALK = "SET LOCAL enable_bitmapscan = off"
 _TS = "datetime64[us, UTC]"
-_PREDICTIONS = SIGNAL_TABLES["predictions"]
-_RECOMMENDATIONS = SIGNAL_TABLES["recommendations"]
 _FILTERS = {  # the SQL of each filter of :func:`signal_filters`
     "symbols": "symbol = ANY(%(symbols)s::text[])",
     "interval": "interval = %(interval)s",
@@ -136,7 +133,7 @@ _START_HINT = (
 )
 
 
-class PostgresStore:
+class PostgresStore(SignalReads):
     """The shared store for multi-process deployments, one PostgreSQL database.
 
     Creates its tables on first use. When the ``timescaledb`` extension is
@@ -458,58 +455,6 @@ class PostgresStore:
             return read_csv_copy(cur, query, params, columns)
 
     # -- predictions and recommendations ---------------------------------------------------
-
-    def read_predictions(
-        self,
-        symbols: Sequence[str] | None = None,
-        interval: Interval | str | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Stored predictions with ``start <= ts < end``, sorted by ts, symbol, interval, model.
-
-        ``limit`` keeps the newest ``limit`` rows (still in ascending order).
-        """
-        filters = signal_filters(symbols, interval, start, end)
-        return self._read_signals(_PREDICTIONS, filters, check_limit(limit))
-
-    def latest_predictions(
-        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
-    ) -> pd.DataFrame:
-        """Each (symbol, model)'s newest prediction, sorted by symbol then model.
-
-        Read from the small ``predictions_latest`` table, never the history.
-        """
-        return self._latest_signals(_PREDICTIONS, signal_filters(symbols, interval))
-
-    def read_recommendations(
-        self,
-        symbols: Sequence[str] | None = None,
-        interval: Interval | str | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        action: Action | str | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Stored recommendations with ``start <= ts < end``, sorted by ts, symbol, interval.
-
-        ``action`` keeps one kind (BUY, SELL or HOLD); ``limit`` keeps the newest
-        ``limit`` rows (still in ascending order).
-        """
-        filters = signal_filters(symbols, interval, start, end, action)
-        return self._read_signals(_RECOMMENDATIONS, filters, check_limit(limit))
-
-    def latest_recommendations(
-        self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
-    ) -> pd.DataFrame:
-        """Each symbol's newest recommendation, sorted by symbol.
-
-        Read from the small ``recommendations_latest`` table, never the history.
-        """
-        return self._latest_signals(_RECOMMENDATIONS, signal_filters(symbols, interval))
 
     def _read_signals(
         self, table: SignalTable, filters: dict[str, object], limit: int | None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,9 +13,8 @@ from nexus.api import BackgroundServer
 from nexus.bus import RedisBus
 from nexus.store import DuckDBStore
 from tests.integration.api.conftest import build
-from tests.integration.bus._publisher import bars_event
+from tests.integration.bus._publisher import bars_event, publish_from_another_process
 
-ROOT = Path(__file__).resolve().parents[3]
 COUNT = 20
 
 
@@ -30,21 +27,8 @@ def test_bars_published_by_another_process_reach_websocket_clients(
     async def scenario(server: BackgroundServer) -> list[dict]:
         async with connect(f"{server.ws_url}/ws/stream?symbols=SIM01") as ws:
             assert json.loads(await ws.recv())["type"] == "snapshot"
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.integration.bus._publisher",
-                redis_url,
-                redis_bus_prefix,
-                str(COUNT),
-                cwd=ROOT,
-                env={**os.environ, "PYTHONWARNINGS": "error"},
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
             async with asyncio.timeout(30):
-                output, _ = await process.communicate()
-                assert process.returncode == 0, output.decode()
+                await publish_from_another_process(redis_url, redis_bus_prefix, COUNT)
                 got = []
                 while len(got) < COUNT:
                     message = json.loads(await ws.recv())

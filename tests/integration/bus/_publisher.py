@@ -8,13 +8,16 @@ repository root) publishes ``bars_event(0)`` ... ``bars_event(COUNT - 1)`` on
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from nexus.bus import TOPIC_BARS, BarsClosed, RedisBus
 from nexus.domain import Bar, Interval
 
 START = datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def bars_event(i: int, symbols: int = 3) -> BarsClosed:
@@ -43,6 +46,25 @@ async def _publish(url: str, prefix: str, count: int) -> None:
             bus.publish(TOPIC_BARS, bars_event(i))
             if i % 10 == 0:
                 await asyncio.sleep(0)  # let the writer send while we go on
+
+
+async def publish_from_another_process(url: str, prefix: str, count: int) -> str:
+    """Run this module as a separate process; return its output once it has exited 0."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.integration.bus._publisher",
+        url,
+        prefix,
+        str(count),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ Each test runs once per backend (``store`` fixture in ``conftest.py``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 from nexus.domain import BAR_COLUMNS, PREDICTION_COLUMNS, RECOMMENDATION_COLUMNS
 from nexus.errors import ConfigError, StoreError, UnknownIntervalError
 from nexus.store import Store, WriteBatch, WriteResult
+from tests._threads import run_together
 
 from .test_contract import BAR_DTYPES, TS, T, dtypes, make_bars, minutes
 
@@ -345,27 +345,6 @@ def test_a_reopened_store_keeps_its_signals(store: Store, open_url: Callable[[],
 
 
 # -- threads ------------------------------------------------------------------------------
-
-
-def run_together(*work: Callable[[], None]) -> None:
-    """Run each callable in its own thread, all released at once; re-raise the first error."""
-    start = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], None]) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as exc:  # re-raised in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if errors:
-        raise errors[0]
 
 
 def test_threads_write_signals_while_others_read(store: Store) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 from nexus.domain import PREDICTION_COLUMNS
 from nexus.errors import StoreError
 from nexus.store import DuckDBStore, WriteBatch, WriteResult
+from tests._threads import run_together
 
 
 def T(text: str) -> pd.Timestamp:
@@ -44,27 +44,6 @@ def prediction(symbol: str, ts: pd.Timestamp, p_up: float) -> pd.DataFrame:
 def store() -> Iterator[DuckDBStore]:
     with DuckDBStore(":memory:") as store:
         yield store
-
-
-def run_together(*work: Callable[[], None]) -> None:
-    """Run each callable in its own thread, all released at once; re-raise the first error."""
-    start = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], None]) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as exc:  # re-raised in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
 
 
 def test_every_call_reads_utc_on_its_own_cursor(store: DuckDBStore) -> None:

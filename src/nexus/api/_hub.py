@@ -21,8 +21,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-
 from nexus.api._rows import (
     bar_dict,
     domain_prediction,
@@ -142,9 +140,9 @@ class StreamHub:
         self.heartbeat_s = heartbeat_s
         self._clients: dict[int, HubClient] = {}
         self._known: set[str] = set()
-        self._bars: dict[str, tuple[pd.Timestamp, dict[str, Any]]] = {}
-        self._predictions: dict[str, dict[str, tuple[pd.Timestamp, dict[str, Any]]]] = {}
-        self._recommendations: dict[str, tuple[pd.Timestamp, dict[str, Any]]] = {}
+        self._bars: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._predictions: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+        self._recommendations: dict[str, tuple[str, dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._subs: list[Any] = []
         self._sent = 0
@@ -410,9 +408,10 @@ class StreamHub:
 
 
 def _keep_newest(
-    table: dict[str, tuple[pd.Timestamp, dict[str, Any]]], key: str, row: dict[str, Any]
+    table: dict[str, tuple[str, dict[str, Any]]], key: str, row: dict[str, Any]
 ) -> None:
-    ts = pd.Timestamp(row["ts"])
+    # every row's ts is an iso() string in UTC, and those sort as the times do
+    ts = row["ts"]
     current = table.get(key)
     if current is None or ts >= current[0]:
         table[key] = (ts, row)

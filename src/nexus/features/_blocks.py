@@ -1,15 +1,15 @@
-"""Each feature kind twice: vectorised over one symbol's history, and for its newest bar.
+"""Each feature kind twice: over one symbol's history, and for many symbols' newest bars.
 
 A :class:`Block` turns one :class:`~nexus.features._spec.FeatureParams` into its
 output columns. ``batch`` computes them over a symbol's whole history (numpy,
-TA-Lib); ``online`` computes the newest bar's values from the symbol's bounded
-buffers. Both evaluate the same formula on the same bars, which is what the
-parity tests check. Warm-up masking and lags are the engine's job, not a block's.
+TA-Lib); ``online`` computes the newest bar's values of many symbols at once from
+their bounded buffers (a :class:`Panel`), as arrays across symbols. Both
+evaluate the same formula on the same bars, which is what the parity tests
+check. Warm-up masking and lags are the engine's job, not a block's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,17 +37,19 @@ from nexus.features._spec import (
 )
 from nexus.features._warmup import rsi_flat_bars
 from nexus.features._windows import (
-    Ring,
+    Rings,
+    Selection,
     divide,
     rolling_cov,
     rolling_moments,
     rolling_sum,
+    safe_divide,
     shift,
     window_cov,
     window_moments,
 )
 
-__all__ = ["BAR_ROWS", "Block", "Now", "SymbolArrays", "SymbolState", "build_blocks"]
+__all__ = ["BAR_ROWS", "Block", "Now", "Panel", "SymbolArrays", "build_blocks"]
 
 
 def _raw(func: object) -> object:
@@ -84,8 +86,11 @@ class SymbolArrays:
     mkt: np.ndarray
 
 
-class SymbolState:
-    """One symbol's online state: its last bars (:data:`BAR_ROWS` rows) and block buffers.
+class Panel:
+    """Every symbol's online state: last bars (:data:`BAR_ROWS` rows) and block buffers.
+
+    Symbol ``i`` (a row of state) owns ``bars`` and ``rings`` entries ``i``,
+    ``count[i]`` (bars seen) and ``last_ts[i]`` (its newest bar, microseconds).
 
     Parameters
     ----------
@@ -93,15 +98,28 @@ class SymbolState:
         Bars kept in ``bars``.
     rings : dict of str to (rows, size)
         The extra buffers the blocks asked for.
+    symbols : int
+        Rows of state to start with.
     """
 
     __slots__ = ("bars", "count", "last_ts", "rings")
 
-    def __init__(self, size: int, rings: dict[str, tuple[int, int]]) -> None:
-        self.bars = Ring(BAR_ROWS, size)
-        self.rings = {name: Ring(rows, n) for name, (rows, n) in rings.items()}
-        self.count = 0
-        self.last_ts = -(2**63)
+    def __init__(self, size: int, rings: dict[str, tuple[int, int]], symbols: int = 0) -> None:
+        self.bars = Rings(BAR_ROWS, size, symbols)
+        self.rings = {name: Rings(rows, n, symbols) for name, (rows, n) in rings.items()}
+        self.count = np.zeros(symbols, dtype=np.int64)
+        self.last_ts = np.full(symbols, -(2**63), dtype=np.int64)
+
+    def resize(self, symbols: int) -> None:
+        """Add empty state up to ``symbols`` rows."""
+        extra = symbols - len(self.count)
+        if extra <= 0:
+            return
+        self.bars.resize(symbols)
+        for ring in self.rings.values():
+            ring.resize(symbols)
+        self.count = np.concatenate([self.count, np.zeros(extra, dtype=np.int64)])
+        self.last_ts = np.concatenate([self.last_ts, np.full(extra, -(2**63), dtype=np.int64)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +165,12 @@ class Block:
         """The block's columns over one symbol's history, each shape (n,)."""
         raise NotImplementedError
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        """Write the newest bar's values into ``out`` (len(names),)."""
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        """Write the selected symbols' newest values into ``out`` (m, len(names))."""
         raise NotImplementedError
 
-    def load(self, st: SymbolState, columns: np.ndarray) -> None:
-        """Seed ``st``'s extra buffers from this block's batch columns (len(names), m)."""
+    def load(self, st: Panel, symbol: int, columns: np.ndarray) -> None:
+        """Seed one symbol's extra buffers from this block's batch columns (len(names), c)."""
 
 
 class LogReturn(Block):
@@ -164,18 +182,18 @@ class LogReturn(Block):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [s.logc - shift(s.logc, k) for k in self.periods]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        lc = st.bars.tail(LOGC, self.bars)
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        lc = st.bars.tail(LOGC, sel, self.bars)
         for i, k in enumerate(self.periods):
-            out[i] = lc[-1] - lc[-1 - k]
+            out[:, i] = lc[:, -1] - lc[:, -1 - k]
 
 
 class HighLowRange(Block):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [np.log(s.high / s.low)]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        out[0] = math.log(st.bars.last(H) / st.bars.last(L))
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        out[:, 0] = np.log(st.bars.last(H, sel) / st.bars.last(L, sel))
 
 
 class ClosePosition(Block):
@@ -185,9 +203,11 @@ class ClosePosition(Block):
             pos = (s.close - s.low) / span
         return [np.where(span != 0, pos, 0.5)]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        h, lo, c = st.bars.last(H), st.bars.last(L), st.bars.last(C)
-        out[0] = (c - lo) / (h - lo) if h != lo else 0.5
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        h, lo, c = st.bars.last(H, sel), st.bars.last(L, sel), st.bars.last(C, sel)
+        span = h - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, 0] = np.where(span != 0, (c - lo) / span, 0.5)
 
 
 class _Smoothed(Block):
@@ -224,13 +244,14 @@ class Rsi(_Smoothed):
             out.append(rsi)
         return out
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         for i, (p, n) in enumerate(zip(self.params.periods, self.windows, strict=True)):
-            recent = st.bars.tail(C, self.flat[i] + 1)
-            if (recent == recent[-1]).all():
-                out[i] = 0.5
-            else:
-                out[i] = _RSI(st.bars.tail(C, n), p)[-1] / 100.0
+            recent = st.bars.tail(C, sel, self.flat[i] + 1)
+            flat = (recent == recent[:, -1:]).all(axis=1)
+            closes = st.bars.tail(C, sel, n)
+            out[:, i] = 0.5
+            for j in np.flatnonzero(~flat).tolist():
+                out[j, i] = _RSI(closes[j], p)[-1] / 100.0
 
 
 class Macd(_Smoothed):
@@ -241,32 +262,38 @@ class Macd(_Smoothed):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [line / s.close for line in self._macd(s.close)]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        lines = self._macd(st.bars.tail(C, self.bars))
-        c = st.bars.last(C)
-        for i, line in enumerate(lines):
-            out[i] = line[-1] / c
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        closes = st.bars.tail(C, sel, self.bars)
+        for j in range(len(sel)):
+            for i, line in enumerate(self._macd(closes[j])):
+                out[j, i] = line[-1]
+        out /= st.bars.last(C, sel)[:, None]
 
 
 class EmaDistance(_Smoothed):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [s.close / _EMA(s.close, p) - 1.0 for p in self.params.periods]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        c = st.bars.last(C)
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         for i, (p, n) in enumerate(zip(self.params.periods, self.windows, strict=True)):
-            out[i] = c / _EMA(st.bars.tail(C, n), p)[-1] - 1.0
+            closes = st.bars.tail(C, sel, n)
+            for j in range(len(sel)):
+                out[j, i] = _EMA(closes[j], p)[-1]
+        np.divide(st.bars.last(C, sel)[:, None], out, out=out)
+        out -= 1.0
 
 
 class Atr(_Smoothed):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [_ATR(s.high, s.low, s.close, p) / s.close for p in self.params.periods]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        c = st.bars.last(C)
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        b = st.bars
         for i, (p, n) in enumerate(zip(self.params.periods, self.windows, strict=True)):
-            b = st.bars
-            out[i] = _ATR(b.tail(H, n), b.tail(L, n), b.tail(C, n), p)[-1] / c
+            h, lo, c = b.tail(H, sel, n), b.tail(L, sel, n), b.tail(C, sel, n)
+            for j in range(len(sel)):
+                out[j, i] = _ATR(h[j], lo[j], c[j], p)[-1]
+        out /= b.last(C, sel)[:, None]
 
 
 class Bollinger(Block):
@@ -280,15 +307,16 @@ class Bollinger(Block):
         band = self.k2 * np.sqrt(var)
         return [divide(dev, band) + 0.5, band / mean]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        mean, var, dev = window_moments(st.bars.tail(C, self.bars), 0)
-        band = self.k2 * math.sqrt(var)
-        out[0] = (dev / band if band != 0 else 0.0) + 0.5
-        out[1] = band / mean
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        mean, var, dev = window_moments(st.bars.tail(C, sel, self.bars), 0)
+        band = self.k2 * np.sqrt(var)
+        out[:, 0] = safe_divide(dev, band) + 0.5
+        out[:, 1] = band / mean
 
 
-def _zscore(dev: float, var: float) -> float:
-    return dev / math.sqrt(var) if var != 0 else 0.0
+def _zscore(dev: np.ndarray, var: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return safe_divide(dev, np.sqrt(var))
 
 
 class RealizedVol(Block):
@@ -312,21 +340,21 @@ class RealizedVol(Block):
             zs.append(divide(dev, np.sqrt(var)))
         return vols + zs
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         nw = len(self.windows)
         for i, w in enumerate(self.windows):
-            out[i] = math.sqrt(window_moments(st.bars.tail(R1, w))[1])
+            out[:, i] = np.sqrt(window_moments(st.bars.tail(R1, sel, w))[1])
         if self.z is None:
             return
         ring = st.rings["rvol"]
-        ring.push(out[:nw])
+        ring.push(sel, out[:, :nw].T)
         for i in range(nw):
-            _, var, dev = window_moments(ring.tail(i, self.z))
-            out[nw + i] = _zscore(dev, var)
+            _, var, dev = window_moments(ring.tail(i, sel, self.z))
+            out[:, nw + i] = _zscore(dev, var)
 
-    def load(self, st: SymbolState, columns: np.ndarray) -> None:
+    def load(self, st: Panel, symbol: int, columns: np.ndarray) -> None:
         if self.z is not None:
-            st.rings["rvol"].load(columns[: len(self.windows)])
+            st.rings["rvol"].load(symbol, columns[: len(self.windows)])
 
 
 class VolumeZscore(Block):
@@ -338,9 +366,9 @@ class VolumeZscore(Block):
         _, var, dev = rolling_moments(s.logv, self.bars)
         return [divide(dev, np.sqrt(var))]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        _, var, dev = window_moments(st.bars.tail(LOGV, self.bars))
-        out[0] = _zscore(dev, var)
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        _, var, dev = window_moments(st.bars.tail(LOGV, sel, self.bars))
+        out[:, 0] = _zscore(dev, var)
 
 
 class VolumeImbalance(Block):
@@ -352,12 +380,12 @@ class VolumeImbalance(Block):
         signed = np.sign(s.close - s.open) * s.volume
         return [divide(rolling_sum(signed, self.bars), rolling_sum(s.volume, self.bars))]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         b, n = st.bars, self.bars
-        vol = b.tail(V, n)
-        total = float(vol.sum())
-        signed = float(np.sign(b.tail(C, n) - b.tail(OPEN, n)) @ vol)
-        out[0] = signed / total if total != 0 else 0.0
+        vol = b.tail(V, sel, n)
+        total = vol.sum(axis=1)
+        signed = np.einsum("ij,ij->i", np.sign(b.tail(C, sel, n) - b.tail(OPEN, sel, n)), vol)
+        out[:, 0] = safe_divide(signed, total)
 
 
 def _cycle(period: int) -> tuple[np.ndarray, np.ndarray]:
@@ -415,12 +443,12 @@ class Calendar(Block):
             out += [sin[local[f]], cos[local[f]]]
         return out
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         for i, f in enumerate(self.fields):
             sin, cos = self.tables[f]
             at = getattr(now, _NOW_FIELD.get(f, "month0"))
-            out[2 * i] = sin[at]
-            out[2 * i + 1] = cos[at]
+            out[:, 2 * i] = sin[at]
+            out[:, 2 * i + 1] = cos[at]
 
 
 class MarketReturn(Block):
@@ -429,8 +457,8 @@ class MarketReturn(Block):
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [s.mkt]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
-        out[0] = st.bars.last(MKT)
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        out[:, 0] = st.bars.last(MKT, sel)
 
 
 class MarketBeta(Block):
@@ -442,12 +470,12 @@ class MarketBeta(Block):
         var_r, var_m, cov = rolling_cov(s.r1, s.mkt, self.bars)
         return [divide(cov, var_m), divide(cov, np.sqrt(var_r * var_m))]
 
-    def online(self, st: SymbolState, now: Now, out: np.ndarray) -> None:
+    def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         b, n = st.bars, self.bars
-        var_r, var_m, cov = window_cov(b.tail(R1, n), b.tail(MKT, n))
-        out[0] = cov / var_m if var_m != 0 else 0.0
-        den = math.sqrt(var_r * var_m)
-        out[1] = cov / den if den != 0 else 0.0
+        var_r, var_m, cov = window_cov(b.tail(R1, sel, n), b.tail(MKT, sel, n))
+        out[:, 0] = safe_divide(cov, var_m)
+        with np.errstate(invalid="ignore"):
+            out[:, 1] = safe_divide(cov, np.sqrt(var_r * var_m))
 
 
 _BLOCKS: dict[type[FeatureParams], type[Block]] = {

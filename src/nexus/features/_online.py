@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,7 +11,7 @@ import pandas as pd
 
 from nexus.domain import ts_array
 from nexus.errors import DataError
-from nexus.features._blocks import LOGC, MKT, R1, Now, SymbolState
+from nexus.features._blocks import BAR_ROWS, LOGC, LOGV, MKT, R1, Now, Panel
 from nexus.features._engine import (
     OHLCV,
     Plan,
@@ -22,7 +21,7 @@ from nexus.features._engine import (
     sort_bars,
     to_frame,
 )
-from nexus.features._windows import Ring
+from nexus.features._windows import Rings, Selection
 
 __all__ = ["OnlineFeatures"]
 
@@ -55,8 +54,10 @@ class OnlineFeatures:
     Made by :meth:`FeaturePipeline.online`. Each symbol keeps a ring of its last
     ``buffer_bars`` bars (and a few derived series); every call recomputes each
     feature of the new bar from those buffers with the batch formula (TA-Lib on
-    the last ``warm-up + 1`` closes for the smoothed indicators). Nothing here
-    touches pandas except the DataFrame in and out of :meth:`update`.
+    the last ``warm-up + 1`` closes for the smoothed indicators). The symbols'
+    buffers are stacked, so a call computes each feature for all its symbols at
+    once, as arrays (TA-Lib alone runs once per symbol). Nothing here touches
+    pandas except the DataFrame in and out of :meth:`update`.
 
     Parameters
     ----------
@@ -78,9 +79,9 @@ class OnlineFeatures:
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
-        self._states: dict[str, SymbolState] = {}
+        self._index: dict[str, int] = {}
+        self._panel = self._new_panel(0)
         self._interval: str | None = None
-        self._row = np.empty(len(plan.names))
         self._blocks = list(zip(plan.blocks, plan.slices, strict=True))
         self._lag_bases = np.array(plan.lag_bases, dtype=np.intp)
 
@@ -92,18 +93,19 @@ class OnlineFeatures:
     @property
     def symbols(self) -> tuple[str, ...]:
         """The symbols with state, sorted."""
-        return tuple(sorted(self._states))
+        return tuple(sorted(self._index))
 
     @property
     def buffer_bars(self) -> int:
         """Bars of history each symbol keeps."""
         return self._plan.bar_window
 
-    def _new_state(self) -> SymbolState:
-        st = SymbolState(self._plan.bar_window, self._plan.rings)
-        if self._plan.lags:
-            st.rings["lags"] = Ring(len(self._plan.lag_bases), self._plan.max_lag + 1)
-        return st
+    def _new_panel(self, symbols: int) -> Panel:
+        plan = self._plan
+        panel = Panel(plan.bar_window, plan.rings, symbols)
+        if plan.lags:
+            panel.rings["lags"] = Rings(len(plan.lag_bases), plan.max_lag + 1, symbols)
+        return panel
 
     # ------------------------------------------------------------------ warm
 
@@ -147,31 +149,31 @@ class OnlineFeatures:
             Per symbol, its newest feature rows, oldest first, in column order.
         """
         bars = sort_bars(history, "warm-up history")
-        self._states = {}
+        self._index = {str(s): i for i, s in enumerate(bars.symbols)}
+        self._panel = self._new_panel(len(self._index))
         self._interval = bars.interval
         if not len(bars):
             return {}
         computed = compute(self._plan, bars, market_from=_market_from(bars))
         tails = {}
-        for symbol, a, z in bars.segments():
-            self._states[symbol] = self._seed(bars, computed.features, computed.series, a, z)
+        for i, (symbol, a, z) in enumerate(bars.segments()):
+            self._seed(i, bars, computed.features, computed.series, a, z)
             if rows > 0:
                 tails[str(symbol)] = computed.features[:, max(a, z - rows) : z].T
         return tails
 
     def _seed(
-        self, bars: SortedBars, features: np.ndarray, series: np.ndarray, a: int, z: int
-    ) -> SymbolState:
-        st = self._new_state()
+        self, i: int, bars: SortedBars, features: np.ndarray, series: np.ndarray, a: int, z: int
+    ) -> None:
+        st = self._panel
         keep = max(a, z - self._plan.bar_window)
-        st.bars.load(series[:, keep:z])
+        st.bars.load(i, series[:, keep:z])
         for block, cols in self._blocks:
-            block.load(st, features[cols, a:z])
+            block.load(st, i, features[cols, a:z])
         if self._plan.lags:
-            st.rings["lags"].load(features[self._lag_bases, a:z])
-        st.count = z - a
-        st.last_ts = int(bars.ts[z - 1])
-        return st
+            st.rings["lags"].load(i, features[self._lag_bases, a:z])
+        st.count[i] = z - a
+        st.last_ts[i] = int(bars.ts[z - 1])
 
     # ------------------------------------------------------------------ update
 
@@ -248,77 +250,99 @@ class OnlineFeatures:
         rows = np.asarray(ohlcv, dtype=np.float64).reshape(len(symbols), 5)
         if not len(symbols):
             return np.empty((0, len(self.names)))
-        order = sorted(range(len(symbols)), key=symbols.__getitem__)
-        self._check_bars(ts_us, symbols, rows, order)
-        states = [self._push(symbols[i], ts_us, rows[i]) for i in order]
-        market = _mean_return(states)
+        names = [str(s) for s in symbols]
+        order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.intp)
+        self._check_bars(ts_us, names, rows, order)
+        sel = self._select(names)
+        st = self._panel
+        self._push(sel, ts_us, rows)
+        r1 = st.bars.last(R1, sel)
+        st.bars.set_last(MKT, sel, np.full(len(sel), _mean_return(r1[order])))
         now = Now.at(ts_us, self._plan.calendar.zone) if self._plan.calendar else _NO_CALENDAR
-        out = np.empty((len(symbols), len(self.names)))
-        for i, st in zip(order, states, strict=True):
-            st.bars.set_last(MKT, market)
-            out[i] = self._features(st, now)
-        return out
+        return self._features(sel, now)
 
     def _check_bars(
-        self, ts_us: int, symbols: Sequence[str], rows: np.ndarray, order: list[int]
+        self, ts_us: int, symbols: list[str], rows: np.ndarray, order: np.ndarray
     ) -> None:
-        for a, b in itertools.pairwise(order):
-            if symbols[a] == symbols[b]:
-                raise DataError(
-                    f"online bars repeat symbol {symbols[a]!r}", fix="pass one row each"
-                )
-        for symbol, bar in zip(symbols, rows.tolist(), strict=True):
-            st = self._states.get(symbol)
-            if st is not None and ts_us <= st.last_ts:
-                raise DataError(
-                    f"online bar {symbol} at {_stamp(ts_us)} is not newer than its last bar "
-                    f"at {_stamp(st.last_ts)}",
-                    fix="feed each symbol's bars once, in time order",
-                )
-            col = _bad_column(bar)
-            if col >= 0:
-                raise DataError(
-                    f"online bar {symbol} at {_stamp(ts_us)} has {OHLCV[col]}={bar[col]!r}",
-                    fix="pass bars that passed nexus.ingest validation (finite prices > 0, "
-                    "finite volume >= 0)",
-                )
+        ordered = [symbols[i] for i in order.tolist()]
+        for a, b in itertools.pairwise(ordered):
+            if a == b:
+                raise DataError(f"online bars repeat symbol {a!r}", fix="pass one row each")
+        known = np.array([self._index.get(s, -1) for s in symbols], dtype=np.intp)
+        last = np.full(len(symbols), -(2**63), dtype=np.int64)
+        last[known >= 0] = self._panel.last_ts[known[known >= 0]]
+        stale = last >= ts_us
+        with np.errstate(invalid="ignore"):
+            floor_ok = np.concatenate([rows[:, :4] > 0.0, rows[:, 4:] >= 0.0], axis=1)
+            ok = floor_ok & (rows < np.inf)
+        bad = stale | ~ok.all(axis=1)
+        if not bad.any():
+            return
+        i = int(np.argmax(bad))
+        symbol = symbols[i]
+        if stale[i]:
+            raise DataError(
+                f"online bar {symbol} at {_stamp(ts_us)} is not newer than its last bar "
+                f"at {_stamp(int(last[i]))}",
+                fix="feed each symbol's bars once, in time order",
+            )
+        col = int(np.argmin(ok[i]))
+        raise DataError(
+            f"online bar {symbol} at {_stamp(ts_us)} has {OHLCV[col]}={rows[i, col].item()!r}",
+            fix="pass bars that passed nexus.ingest validation (finite prices > 0, "
+            "finite volume >= 0)",
+        )
 
-    def _push(self, symbol: str, ts_us: int, bar: np.ndarray) -> SymbolState:
-        st = self._states.get(symbol)
-        if st is None:
-            st = self._states[symbol] = self._new_state()
-        o, h, lo, c, v = bar.tolist()
-        logc = math.log(c)
-        r1 = logc - st.bars.last(LOGC) if st.count else math.nan
-        st.bars.push(np.array([o, h, lo, c, v, logc, math.log1p(v), r1, math.nan]))
-        st.count += 1
-        st.last_ts = ts_us
-        return st
+    def _select(self, symbols: list[str]) -> Selection:
+        """The state rows of ``symbols``, adding rows for new symbols."""
+        index = self._index
+        for s in symbols:
+            if s not in index:
+                index[s] = len(index)
+        self._panel.resize(len(index))
+        rows = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
+        return Selection.of(rows, len(index))
 
-    def _features(self, st: SymbolState, now: Now) -> np.ndarray:
-        out = self._row
+    def _push(self, sel: Selection, ts_us: int, rows: np.ndarray) -> None:
+        st = self._panel
+        values = np.empty((BAR_ROWS, len(sel)))
+        values[:5] = rows.T
+        logc = np.log(rows[:, 3], out=values[LOGC])
+        np.log1p(rows[:, 4], out=values[LOGV])
+        seen = st.count[sel.index] > 0
+        values[R1] = np.where(seen, logc - st.bars.last(LOGC, sel), np.nan)
+        values[MKT] = np.nan
+        st.bars.push(sel, values)
+        st.count[sel.index] += 1
+        st.last_ts[sel.index] = ts_us
+
+    def _features(self, sel: Selection, now: Now) -> np.ndarray:
+        plan, st = self._plan, self._panel
+        out = np.empty((len(sel), len(self.names)))
         for block, cols in self._blocks:
-            block.online(st, now, out[cols])
-        plan = self._plan
-        if st.count <= plan.warmup:
-            out[plan.warmups >= st.count] = np.nan
+            block.online(st, sel, now, out[:, cols])
+        count = st.count[sel.index]
+        if (count <= plan.warmup).any():
+            out[plan.warmups[None, :] >= count[:, None]] = np.nan
         if plan.lags:
             ring = st.rings["lags"]
-            ring.push(out[self._lag_bases])
+            ring.push(sel, out[:, self._lag_bases].T)
             for row, k, j in plan.lags:
-                out[j] = ring.tail(row, k + 1)[0]
+                out[:, j] = ring.tail(row, sel, k + 1)[:, 0]
         return out
 
 
-def _mean_return(states: list[SymbolState]) -> float:
-    """The market return of one ts: symbols' returns summed in symbol order, as in batch."""
-    total, count = 0.0, 0
-    for st in states:
-        r1 = st.bars.last(R1)
-        if r1 == r1:
-            total += r1
-            count += 1
-    return total / count if count else math.nan
+def _mean_return(r1: np.ndarray) -> float:
+    """The market return of one ts: finite returns summed in symbol order, as in batch.
+
+    ``r1`` holds the symbols' returns in symbol order, shape (m,).
+    """
+    valid = np.isfinite(r1)
+    count = int(valid.sum())
+    if not count:
+        return np.nan
+    total = np.bincount(np.zeros(len(r1), dtype=np.intp), weights=np.where(valid, r1, 0.0))
+    return float(total[0]) / count
 
 
 def _market_from(bars: SortedBars) -> int | None:
@@ -327,15 +351,6 @@ def _market_from(bars: SortedBars) -> int | None:
     longest = lengths == lengths.max()
     firsts = bars.ts[bars.bounds[:-1]]
     return int(firsts[longest].max())
-
-
-def _bad_column(bar: list[float]) -> int:
-    """Index of the first invalid value of one ``open, high, low, close, volume`` row, or -1."""
-    for j, x in enumerate(bar):
-        floor_ok = x >= 0.0 if j == 4 else x > 0.0
-        if not (floor_ok and x < math.inf):
-            return j
-    return -1
 
 
 def _stamp(ts_us: int) -> str:

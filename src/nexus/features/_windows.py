@@ -19,18 +19,18 @@ features divide by it only after checking for 0.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 __all__ = [
     "VAR_FLOOR",
-    "Ring",
+    "Rings",
+    "Selection",
     "divide",
     "first_finite",
     "rolling_cov",
     "rolling_moments",
     "rolling_sum",
+    "safe_divide",
     "shift",
     "window_cov",
     "window_moments",
@@ -199,93 +199,200 @@ def rolling_cov(x: np.ndarray, y: np.ndarray, w: int) -> tuple[np.ndarray, np.nd
 # --------------------------------------------------------------------------- online
 
 
-def _floor(var: float, s2: float, n: int) -> float:
-    if var > VAR_FLOOR * s2 / n:
-        return var
-    return 0.0 if var == var else math.nan  # NaN stays NaN
+def _floor(var: np.ndarray, s2: np.ndarray, n: int) -> np.ndarray:
+    """``var`` with rounding noise of constant windows set to exactly 0 (NaN stays NaN)."""
+    with np.errstate(invalid="ignore"):
+        out = np.where(var > VAR_FLOOR * s2 / n, var, 0.0)
+    out[np.isnan(var)] = np.nan
+    return out
 
 
-def window_moments(window: np.ndarray, ddof: int = 1) -> tuple[float, float, float]:
-    """:func:`rolling_moments` of one window (oldest first): ``(mean, var, dev_last)``."""
-    n = window.shape[0]
-    ref = window[0]
-    y = window - ref
-    s1 = float(y.sum())
-    s2 = float(y @ y)
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", a, b)
+
+
+def window_moments(windows: np.ndarray, ddof: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rolling_moments` of the last position of each window.
+
+    Parameters
+    ----------
+    windows : ndarray of float64, shape (m, n)
+        One window per row, oldest first.
+    ddof : int
+        Delta degrees of freedom of the variance.
+
+    Returns
+    -------
+    mean, var, dev_last : ndarray of float64, shape (m,)
+
+    Examples
+    --------
+    >>> mean, var, dev = window_moments(np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]]))
+    >>> mean.tolist(), var.tolist(), dev.tolist()
+    ([2.0, 5.0], [1.0, 0.0], [1.0, 0.0])
+    """
+    n = windows.shape[1]
+    ref = windows[:, 0]
+    y = windows - ref[:, None]
+    s1 = y.sum(axis=1)
+    s2 = _row_dot(y, y)
     mean_y = s1 / n
-    var = _floor((s2 - s1 * (s1 / n)) / (n - ddof), s2, n)
-    return float(ref) + mean_y, var, float(y[-1]) - mean_y
+    var = _floor((s2 - s1 * mean_y) / (n - ddof), s2, n)
+    return ref + mean_y, var, y[:, -1] - mean_y
 
 
-def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """:func:`rolling_cov` of one window pair: ``(var_x, var_y, cov)``."""
-    n = x.shape[0]
-    dx = x - x[0]
-    dy = y - y[0]
-    sx, sy = float(dx.sum()), float(dy.sum())
-    sxx, syy, sxy = float(dx @ dx), float(dy @ dy), float(dx @ dy)
+def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rolling_cov` of the last position of each window pair.
+
+    Parameters
+    ----------
+    x, y : ndarray of float64, shape (m, n)
+        One window per row, oldest first.
+
+    Returns
+    -------
+    var_x, var_y, cov : ndarray of float64, shape (m,)
+    """
+    n = x.shape[1]
+    dx = x - x[:, :1]
+    dy = y - y[:, :1]
+    sx, sy = dx.sum(axis=1), dy.sum(axis=1)
+    sxx, syy, sxy = _row_dot(dx, dx), _row_dot(dy, dy), _row_dot(dx, dy)
     var_x = _floor((sxx - sx * (sx / n)) / (n - 1), sxx, n)
     var_y = _floor((syy - sy * (sy / n)) / (n - 1), syy, n)
     return var_x, var_y, (sxy - sx * (sy / n)) / (n - 1)
 
 
-class Ring:
-    """A fixed-length history of ``rows`` float series with contiguous chronological views.
+def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with 0 where ``den == 0`` (NaN where either is NaN), shape of ``num``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den != 0, num / den, 0.0)
 
-    Every value is written twice, at ``pos`` and ``pos + size``, so the last ``k``
-    values of a row are always one contiguous slice (what TA-Lib needs) without
-    copying. Unwritten slots hold NaN.
+
+class Rings:
+    """The last ``size`` values of ``rows`` float series for each of many symbols.
+
+    Every value is written twice, at ``p`` and ``p + size``, so the last ``k``
+    values of a symbol are one contiguous slice (what TA-Lib needs). Each symbol
+    has its own write position (a symbol may miss a bar time); while they are all
+    equal (every symbol got every bar time, the usual case) :meth:`tail` is a view
+    of one slice for all symbols, otherwise a gather. Unwritten slots hold NaN.
 
     Parameters
     ----------
     rows : int
-        Number of series.
+        Number of series per symbol.
     size : int
         Values kept per series.
+    symbols : int
+        Number of symbols (rows of state); :meth:`resize` adds more.
 
     Examples
     --------
-    >>> r = Ring(1, 3)
+    >>> r = Rings(1, 3, symbols=2)
+    >>> every = Selection.of(np.arange(2), 2)
     >>> for v in (1.0, 2.0, 3.0, 4.0):
-    ...     r.push(np.array([v]))
-    >>> r.tail(0, 3).tolist(), r.last(0)
-    ([2.0, 3.0, 4.0], 4.0)
+    ...     r.push(every, np.array([[v, 10 * v]]))
+    >>> r.tail(0, every, 3).tolist(), r.last(0, every).tolist()
+    ([[2.0, 3.0, 4.0], [20.0, 30.0, 40.0]], [4.0, 40.0])
+    >>> first = Selection.of(np.array([0]), 2)
+    >>> r.push(first, np.array([[5.0]]))
+    >>> r.tail(0, every, 2).tolist()
+    [[4.0, 5.0], [30.0, 40.0]]
     """
 
-    __slots__ = ("buf", "pos", "size")
+    __slots__ = ("aligned", "buf", "pos", "size")
 
-    def __init__(self, rows: int, size: int) -> None:
+    def __init__(self, rows: int, size: int, symbols: int = 0) -> None:
         self.size = max(1, size)
-        self.buf = np.full((rows, 2 * self.size), np.nan)
-        self.pos = 0
+        self.buf = np.full((rows, symbols, 2 * self.size), np.nan)
+        self.pos = np.zeros(symbols, dtype=np.intp)
+        self.aligned = True
 
-    def push(self, values: np.ndarray) -> None:
-        """Append one value per row, shape (rows,)."""
-        p = self.pos
-        self.buf[:, p] = values
-        self.buf[:, p + self.size] = values
-        self.pos = p + 1 if p + 1 < self.size else 0
+    def resize(self, symbols: int) -> None:
+        """Add empty state for symbols ``len(pos)`` to ``symbols - 1``."""
+        extra = symbols - len(self.pos)
+        if extra <= 0:
+            return
+        pad = np.full((self.buf.shape[0], extra, 2 * self.size), np.nan)
+        self.buf = np.concatenate([self.buf, pad], axis=1)
+        self.pos = np.concatenate([self.pos, np.zeros(extra, dtype=np.intp)])
+        self.aligned = bool((self.pos == self.pos[0]).all())
 
-    def set_last(self, row: int, value: float) -> None:
-        """Overwrite the newest value of ``row``."""
-        p = self.pos - 1 if self.pos else self.size - 1
-        self.buf[row, p] = value
-        self.buf[row, p + self.size] = value
+    def push(self, sel: Selection, values: np.ndarray) -> None:
+        """Append one value per row to each selected symbol; ``values`` (rows, m)."""
+        if self.aligned and sel.every:
+            p = int(self.pos[0]) if len(self.pos) else 0
+            self.buf[:, :, p] = values
+            self.buf[:, :, p + self.size] = values
+            self.pos[:] = p + 1 if p + 1 < self.size else 0
+            return
+        p = self.pos[sel.index]
+        self.buf[:, sel.index, p] = values
+        self.buf[:, sel.index, p + self.size] = values
+        self.pos[sel.index] = np.where(p + 1 < self.size, p + 1, 0)
+        self.aligned = bool((self.pos == self.pos[0]).all())
 
-    def tail(self, row: int, k: int) -> np.ndarray:
-        """The newest ``k <= size`` values of ``row``, oldest first, shape (k,) (a view)."""
-        end = self.pos + self.size
-        return self.buf[row, end - k : end]
+    def _end(self, sel: Selection) -> np.ndarray:
+        return self.pos[sel.index] + self.size
 
-    def last(self, row: int) -> float:
-        """The newest value of ``row``."""
-        return float(self.buf[row, self.pos + self.size - 1])
+    def tail(self, row: int, sel: Selection, k: int) -> np.ndarray:
+        """The newest ``k <= size`` values of ``row``, oldest first, shape (m, k)."""
+        if self.aligned and len(self.pos):
+            end = int(self.pos[0]) + self.size
+            if sel.every:
+                return self.buf[row, :, end - k : end]
+            return self.buf[row, sel.index, end - k : end]
+        cols = self._end(sel)[:, None] + np.arange(-k, 0)
+        return self.buf[row, sel.index[:, None], cols]
 
-    def load(self, values: np.ndarray) -> None:
-        """Replace the history by the last ``size`` columns of ``values`` (rows, m)."""
+    def last(self, row: int, sel: Selection) -> np.ndarray:
+        """The newest value of ``row`` per selected symbol, shape (m,)."""
+        if self.aligned and len(self.pos):
+            end = int(self.pos[0]) + self.size
+            return self.buf[row, sel.index, end - 1] if not sel.every else self.buf[row, :, end - 1]
+        return self.buf[row, sel.index, self._end(sel) - 1]
+
+    def set_last(self, row: int, sel: Selection, values: np.ndarray) -> None:
+        """Overwrite the newest value of ``row`` of each selected symbol, ``values`` (m,)."""
+        p = np.where(self.pos[sel.index] > 0, self.pos[sel.index] - 1, self.size - 1)
+        self.buf[row, sel.index, p] = values
+        self.buf[row, sel.index, p + self.size] = values
+
+    def load(self, symbol: int, values: np.ndarray) -> None:
+        """Replace one symbol's history by the last ``size`` columns of ``values`` (rows, c)."""
         k = min(self.size, values.shape[1])
-        self.buf[:] = np.nan
+        self.buf[:, symbol] = np.nan
         if k:
-            self.buf[:, self.size - k : self.size] = values[:, -k:]
-            self.buf[:, 2 * self.size - k :] = values[:, -k:]
-        self.pos = 0
+            self.buf[:, symbol, self.size - k : self.size] = values[:, -k:]
+            self.buf[:, symbol, 2 * self.size - k :] = values[:, -k:]
+        self.pos[symbol] = 0
+        self.aligned = bool((self.pos == self.pos[0]).all())
+
+
+class Selection:
+    """The symbols (rows of state) one online call updates, and whether that is all of them.
+
+    Parameters
+    ----------
+    index : ndarray of intp, shape (m,)
+        State rows, in the caller's order.
+    every : bool
+        True when ``index`` is ``0 .. n - 1`` in order (views instead of gathers).
+    """
+
+    __slots__ = ("every", "index")
+
+    def __init__(self, index: np.ndarray, every: bool) -> None:
+        self.index = index
+        self.every = every
+
+    @classmethod
+    def of(cls, index: np.ndarray, symbols: int) -> Selection:
+        """The selection of ``index`` among ``symbols`` state rows."""
+        index = np.asarray(index, dtype=np.intp)
+        every = len(index) == symbols and bool((index == np.arange(symbols)).all())
+        return cls(index, every)
+
+    def __len__(self) -> int:
+        return len(self.index)

@@ -12,19 +12,21 @@ __all__ = ["decide", "warming_up"]
 _DIRECTION = {Action.BUY: "UP", Action.SELL: "DOWN"}
 
 
-def _prob(p: Prediction, direction: str) -> float:
-    return p.p_up if direction == "UP" else p.p_down
+class _Call:
+    """One model's view of one direction: its probability and whether it confirms."""
+
+    __slots__ = ("confirms", "model", "prob", "threshold", "top")
+
+    def __init__(self, p: Prediction, top: str, direction: str) -> None:
+        self.model, self.top, self.threshold = p.model, top, p.threshold
+        self.prob = p.p_up if direction == "UP" else p.p_down
+        self.confirms = top == direction and self.prob >= p.threshold
 
 
-def _confirms(p: Prediction, direction: str) -> bool:
-    return p.top == direction and _prob(p, direction) >= p.threshold
-
-
-def _why_not(p: Prediction, direction: str) -> str:
-    prob = _prob(p, direction)
-    if p.top != direction:
-        return f"{p.model} does not confirm {direction}: its top class is {p.top}"
-    return f"{p.model} P({direction}) {prob:.2f} < its threshold {p.threshold:.2f}"
+def _why_not(c: _Call, direction: str) -> str:
+    if c.top != direction:
+        return f"{c.model} does not confirm {direction}: its top class is {c.top}"
+    return f"{c.model} P({direction}) {c.prob:.2f} < its threshold {c.threshold:.2f}"
 
 
 def decide(predictions: Sequence[Prediction]) -> Recommendation:
@@ -59,25 +61,26 @@ def decide(predictions: Sequence[Prediction]) -> Recommendation:
     'transformer P(UP) 0.45 < its threshold 0.50'
     """
     first = predictions[0]
-    weakest = {d: min(_prob(p, d) for p in predictions) for d in ("UP", "DOWN")}
+    tops = [p.top for p in predictions]
+    calls = {
+        d: [_Call(p, top, d) for p, top in zip(predictions, tops, strict=True)]
+        for d in _DIRECTION.values()
+    }
+    weakest = {d: min(c.prob for c in calls[d]) for d in calls}
     for action, direction in _DIRECTION.items():
-        if all(_confirms(p, direction) for p in predictions):
+        if all(c.confirms for c in calls[direction]):
             reasons = [
-                f"{p.model} P({direction}) {_prob(p, direction):.2f} >= its threshold "
-                f"{p.threshold:.2f}"
-                for p in predictions
+                f"{c.model} P({direction}) {c.prob:.2f} >= its threshold {c.threshold:.2f}"
+                for c in calls[direction]
             ]
             reasons.append(f"all {len(predictions)} models confirm {direction}")
             return _recommendation(first, action, weakest[direction], predictions, reasons)
-    leaning = max(_DIRECTION.values(), key=lambda d: sum(_confirms(p, d) for p in predictions))
-    reasons = [_why_not(p, leaning) for p in predictions if not _confirms(p, leaning)]
-    if not any(_confirms(p, leaning) for p in predictions):
-        reasons = [f"no model confirms UP or DOWN (tops: {_tops(predictions)})"]
+    leaning = max(calls, key=lambda d: sum(c.confirms for c in calls[d]))
+    reasons = [_why_not(c, leaning) for c in calls[leaning] if not c.confirms]
+    if not any(c.confirms for c in calls[leaning]):
+        tops_text = ", ".join(f"{p.model} {t}" for p, t in zip(predictions, tops, strict=True))
+        reasons = [f"no model confirms UP or DOWN (tops: {tops_text})"]
     return _recommendation(first, Action.HOLD, 1.0 - max(weakest.values()), predictions, reasons)
-
-
-def _tops(predictions: Sequence[Prediction]) -> str:
-    return ", ".join(f"{p.model} {p.top}" for p in predictions)
 
 
 def _recommendation(

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -307,6 +308,8 @@ class LiveEngine:
         group = self._groups[champion.spec.config_id]
         windows, ready = group.windows(symbols, champion.lookback)
         ok = ready >= champion.lookback
+        if len(ok) and ok.all():
+            return champion.predict(windows), ready
         proba = np.full((len(symbols), 3), np.nan)
         if ok.any():
             proba[ok] = champion.predict(windows[ok])
@@ -316,18 +319,20 @@ class LiveEngine:
         stamp = ts.to_pydatetime()
         interval = str(event.interval)
         self._gate.mark(dict(zip(symbols, ohlcv[:, 3].tolist(), strict=True)))
-        predictions, recommendations = [], []
         need = max(c.lookback for c in self.champions)
+        scored = [probabilities[c.slot][0] for c in self.champions]
+        ready = np.isfinite(np.stack(scored)).all(axis=(0, 2)).tolist()
+        have = np.min([probabilities[c.slot][1] for c in self.champions], axis=0).tolist()
+        rows = [p.tolist() for p in scored]  # Python floats once, not numpy scalars per field
+        predictions, recommendations = [], []
         for i, symbol in enumerate(symbols):
-            mine = [
-                _prediction(c, symbol, interval, stamp, probabilities[c.slot][0][i])
-                for c in self.champions
-                if np.isfinite(probabilities[c.slot][0][i]).all()
-            ]
-            if len(mine) < len(self.champions):
-                have = int(min(probabilities[c.slot][1][i] for c in self.champions))
-                recommendations.append(warming_up(symbol, interval, stamp, have, need))
+            if not ready[i]:
+                recommendations.append(warming_up(symbol, interval, stamp, int(have[i]), need))
                 continue
+            mine = [
+                _prediction(c, symbol, interval, stamp, p[i])
+                for c, p in zip(self.champions, rows, strict=True)
+            ]
             predictions.extend(mine)
             recommendations.append(self._gated(decide(mine)))
         return predictions, recommendations
@@ -361,10 +366,10 @@ class LiveEngine:
         self.metrics.bars.inc(len(event.bars))
         self.metrics.bar_times.inc()
         self.metrics.last_bar.set(ts.timestamp())
-        for rec in recommendations:
-            self.metrics.recommendations.labels(action=str(rec.action)).inc()
-            if rec.vetoed:
-                self.metrics.vetoes.inc()
+        actions = Counter(str(rec.action) for rec in recommendations)
+        for action, n in actions.items():
+            self.metrics.recommendations.labels(action=action).inc(n)
+        self.metrics.vetoes.inc(sum(rec.vetoed for rec in recommendations))
         self.timings, self.last_ts = dict(timings), ts.to_pydatetime()
         self.processed += 1
 
@@ -388,16 +393,16 @@ def _lap(timings: dict[str, float], stage: str, since: float) -> float:
     return now
 
 
-def _prediction(c: Champion, symbol: str, interval: str, ts: datetime, p: np.ndarray) -> Prediction:
+def _prediction(c: Champion, symbol: str, interval: str, ts: datetime, p: list) -> Prediction:
     return Prediction(
         symbol=symbol,
         interval=interval,
         ts=ts,
         model=c.slot,
         version=c.version,
-        p_down=float(p[0]),
-        p_neutral=float(p[1]),
-        p_up=float(p[2]),
+        p_down=p[0],
+        p_neutral=p[1],
+        p_up=p[2],
         threshold=c.threshold,
     )
 

@@ -15,6 +15,10 @@ __all__ = ["FeatureWindows"]
 class FeatureWindows:
     """Online features of one spec and the last ``length`` feature rows of every symbol.
 
+    The rows are kept as float32, the models' input type, in one array in symbol
+    order, so when a bar time brings every symbol (the usual case) the windows
+    are handed to ONNX Runtime without a copy.
+
     Parameters
     ----------
     spec : FeatureSpec
@@ -30,7 +34,7 @@ class FeatureWindows:
         self.online = self.pipeline.online()
         self.width = len(self.pipeline.names)
         self._index: dict[str, int] = {}
-        self._rows = np.full((0, self.length, self.width), np.nan)
+        self._rows = np.full((0, self.length, self.width), np.nan, dtype=np.float32)
         self._ready = np.zeros(0, dtype=np.int64)  # trailing finite rows per symbol
         self.last_ts: pd.Timestamp | None = None
 
@@ -67,7 +71,7 @@ class FeatureWindows:
             return
         for s in new:
             self._index[s] = len(self._index)
-        pad = np.full((len(new), self.length, self.width), np.nan)
+        pad = np.full((len(new), self.length, self.width), np.nan, dtype=np.float32)
         self._rows = np.concatenate([self._rows, pad])
         self._ready = np.concatenate([self._ready, np.zeros(len(new), dtype=np.int64)])
 
@@ -75,24 +79,54 @@ class FeatureWindows:
         """Add the bars of one bar time (raw OHLCV, shape (m, 5)) to the windows."""
         rows = self.online.update_arrays(ts.to_datetime64(), symbols, ohlcv)
         self._grow(symbols)
-        idx = np.fromiter((self._index[s] for s in symbols), dtype=np.intp, count=len(symbols))
-        self._rows[idx, :-1] = self._rows[idx, 1:]
-        self._rows[idx, -1] = rows
+        idx = self._indices(symbols)
+        every = _every(idx, len(self._rows))
+        if every:  # a slice, not a gather: every symbol moves by one row
+            self._rows[:, :-1] = self._rows[:, 1:]
+            self._rows[:, -1] = rows
+        else:
+            self._rows[idx, :-1] = self._rows[idx, 1:]
+            self._rows[idx, -1] = rows
         finite = np.isfinite(rows).all(axis=1)
         self._ready[idx] = np.where(finite, self._ready[idx] + 1, 0)
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
 
-    def windows(self, symbols: Sequence[str], lookback: int) -> tuple[np.ndarray, np.ndarray]:
-        """Feature windows (m, length, F) of ``symbols`` and how many of their rows are ready.
+    def _indices(self, symbols: Sequence[str]) -> np.ndarray:
+        index = self._index
+        return np.fromiter((index.get(s, -1) for s in symbols), dtype=np.intp, count=len(symbols))
 
-        A window can be scored when its ready count reaches ``lookback``.
+    def windows(self, symbols: Sequence[str], lookback: int) -> tuple[np.ndarray, np.ndarray]:
+        """Feature windows of ``symbols`` and how many of their rows are ready.
+
+        Parameters
+        ----------
+        symbols : sequence of str, length m
+            Symbols, known or not (an unknown one gets NaN rows, 0 ready).
+        lookback : int
+            Rows a model reads; a window can be scored when its ready count
+            reaches it.
+
+        Returns
+        -------
+        windows : ndarray of float32, shape (m, lookback, F)
+            Oldest row first. When ``symbols`` are all known symbols in the order
+            they were first seen, a read-only view of the state (no copy).
+        ready : ndarray of int64, shape (m,)
+            Trailing complete rows, at most ``lookback``.
         """
-        idx = np.fromiter(
-            (self._index.get(s, -1) for s in symbols), dtype=np.intp, count=len(symbols)
-        )
+        idx = self._indices(symbols)
+        if _every(idx, len(self._rows)):
+            view = self._rows[:, self.length - lookback :]
+            view.flags.writeable = False
+            return view, np.minimum(self._ready, lookback)
         known = idx >= 0
-        out = np.full((len(symbols), self.length, self.width), np.nan)
-        out[known] = self._rows[idx[known]]
+        out = np.full((len(symbols), lookback, self.width), np.nan, dtype=np.float32)
+        out[known] = self._rows[idx[known], self.length - lookback :]
         ready = np.zeros(len(symbols), dtype=np.int64)
         ready[known] = np.minimum(self._ready[idx[known]], lookback)
         return out, ready
+
+
+def _every(idx: np.ndarray, n: int) -> bool:
+    """Whether ``idx`` is ``0 .. n - 1`` in order."""
+    return len(idx) == n and bool((idx == np.arange(n)).all())

@@ -47,6 +47,8 @@ from nexus.features._windows import (
     shift,
     window_cov,
     window_moments,
+    window_stds,
+    window_zscores,
 )
 
 __all__ = ["BAR_ROWS", "Block", "Now", "Panel", "SymbolArrays", "build_blocks"]
@@ -166,7 +168,10 @@ class Block:
         raise NotImplementedError
 
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
-        """Write the selected symbols' newest values into ``out`` (m, len(names))."""
+        """Write the selected symbols' newest values into ``out`` (m, len(names)).
+
+        Called under ``np.errstate(divide="ignore", invalid="ignore")``.
+        """
         raise NotImplementedError
 
     def load(self, st: Panel, symbol: int, columns: np.ndarray) -> None:
@@ -178,14 +183,14 @@ class LogReturn(Block):
         super().__init__(params)
         self.periods = params.periods
         self.bars = max(self.periods) + 1
+        self._back = [-1 - k for k in self.periods]
 
     def batch(self, s: SymbolArrays) -> list[np.ndarray]:
         return [s.logc - shift(s.logc, k) for k in self.periods]
 
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         lc = st.bars.tail(LOGC, sel, self.bars)
-        for i, k in enumerate(self.periods):
-            out[:, i] = lc[:, -1] - lc[:, -1 - k]
+        np.subtract(lc[:, -1:], lc[:, self._back], out=out)
 
 
 class HighLowRange(Block):
@@ -206,8 +211,7 @@ class ClosePosition(Block):
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         h, lo, c = st.bars.last(H, sel), st.bars.last(L, sel), st.bars.last(C, sel)
         span = h - lo
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[:, 0] = np.where(span != 0, (c - lo) / span, 0.5)
+        out[:, 0] = np.where(span != 0, (c - lo) / span, 0.5)
 
 
 class _Smoothed(Block):
@@ -314,11 +318,6 @@ class Bollinger(Block):
         out[:, 1] = band / mean
 
 
-def _zscore(dev: np.ndarray, var: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return safe_divide(dev, np.sqrt(var))
-
-
 class RealizedVol(Block):
     """``rvol_w`` from the last ``w`` returns; its z-score from a ring of past ``rvol_w``."""
 
@@ -327,6 +326,7 @@ class RealizedVol(Block):
         self.windows = params.windows
         self.z = params.zscore_window
         self.bars = max(self.windows)
+        self._lengths = np.array(self.windows, dtype=np.int64)
         if self.z is not None:
             self.rings = {"rvol": (len(self.windows), self.z)}
 
@@ -342,15 +342,13 @@ class RealizedVol(Block):
 
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
         nw = len(self.windows)
-        for i, w in enumerate(self.windows):
-            out[:, i] = np.sqrt(window_moments(st.bars.tail(R1, sel, w))[1])
+        vols = window_stds(st.bars.tail(R1, sel, self.bars), self._lengths)
+        out[:, :nw] = vols
         if self.z is None:
             return
         ring = st.rings["rvol"]
-        ring.push(sel, out[:, :nw].T)
-        for i in range(nw):
-            _, var, dev = window_moments(ring.tail(i, sel, self.z))
-            out[:, nw + i] = _zscore(dev, var)
+        ring.push(sel, vols.T)
+        out[:, nw:] = window_zscores(ring.tails(sel, self.z))
 
     def load(self, st: Panel, symbol: int, columns: np.ndarray) -> None:
         if self.z is not None:
@@ -367,8 +365,7 @@ class VolumeZscore(Block):
         return [divide(dev, np.sqrt(var))]
 
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
-        _, var, dev = window_moments(st.bars.tail(LOGV, sel, self.bars))
-        out[:, 0] = _zscore(dev, var)
+        out[:] = window_zscores(st.bars.tail(LOGV, sel, self.bars)[None])
 
 
 class VolumeImbalance(Block):
@@ -444,11 +441,16 @@ class Calendar(Block):
         return out
 
     def online(self, st: Panel, sel: Selection, now: Now, out: np.ndarray) -> None:
+        out[:] = self._row(now)
+
+    def _row(self, now: Now) -> np.ndarray:
+        """The block's values at ``now`` (the same for every symbol), shape (len(names),)."""
+        row = np.empty(len(self.names))
         for i, f in enumerate(self.fields):
             sin, cos = self.tables[f]
             at = getattr(now, _NOW_FIELD.get(f, "month0"))
-            out[:, 2 * i] = sin[at]
-            out[:, 2 * i + 1] = cos[at]
+            row[2 * i], row[2 * i + 1] = sin[at], cos[at]
+        return row
 
 
 class MarketReturn(Block):
@@ -474,8 +476,7 @@ class MarketBeta(Block):
         b, n = st.bars, self.bars
         var_r, var_m, cov = window_cov(b.tail(R1, sel, n), b.tail(MKT, sel, n))
         out[:, 0] = safe_divide(cov, var_m)
-        with np.errstate(invalid="ignore"):
-            out[:, 1] = safe_divide(cov, np.sqrt(var_r * var_m))
+        out[:, 1] = safe_divide(cov, np.sqrt(var_r * var_m))
 
 
 _BLOCKS: dict[type[FeatureParams], type[Block]] = {

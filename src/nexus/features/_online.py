@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,6 +27,9 @@ from nexus.features._windows import Rings, Selection
 __all__ = ["OnlineFeatures"]
 
 _NO_CALENDAR = Now(0, 0, 0, 0)
+# one comparison checks every column: prices > 0 and volume >= 0 (-0.0 and 0.0 pass, as
+# does nothing negative: the smallest subnormal is the first value below 0.0)
+_LOWEST = np.array([0.0, 0.0, 0.0, 0.0, -5e-324])
 
 
 def _epoch_us(col: pd.Series) -> np.ndarray:
@@ -81,9 +85,15 @@ class OnlineFeatures:
         self._plan = plan
         self._index: dict[str, int] = {}
         self._panel = self._new_panel(0)
+        self._last_selection: tuple[list[str], Selection] | None = None
         self._interval: str | None = None
         self._blocks = list(zip(plan.blocks, plan.slices, strict=True))
         self._lag_bases = np.array(plan.lag_bases, dtype=np.intp)
+        self._lag_rows, self._lag_ks, self._lag_cols = (
+            (np.array(column, dtype=np.intp).reshape(-1) for column in zip(*plan.lags, strict=True))
+            if plan.lags
+            else (np.empty(0, dtype=np.intp),) * 3
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -151,6 +161,7 @@ class OnlineFeatures:
         bars = sort_bars(history, "warm-up history")
         self._index = {str(s): i for i, s in enumerate(bars.symbols)}
         self._panel = self._new_panel(len(self._index))
+        self._last_selection = None
         self._interval = bars.interval
         if not len(bars):
             return {}
@@ -252,30 +263,42 @@ class OnlineFeatures:
             return np.empty((0, len(self.names)))
         names = [str(s) for s in symbols]
         order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.intp)
-        self._check_bars(ts_us, names, rows, order)
-        sel = self._select(names)
-        st = self._panel
-        self._push(sel, ts_us, rows)
-        r1 = st.bars.last(R1, sel)
-        st.bars.set_last(MKT, sel, np.full(len(sel), _mean_return(r1[order])))
+        last = self._last_selection
+        if last is not None and last[0] == names:  # the same symbols as the last call
+            sel = last[1]
+            self._check_bars(ts_us, names, rows, order, sel.index, distinct=True)
+        else:
+            index = self._index
+            known = np.fromiter((index.get(s, -1) for s in names), dtype=np.intp, count=len(names))
+            self._check_bars(ts_us, names, rows, order, known)
+            sel = self._select(names, known)
+            self._last_selection = (names, sel)
+        self._push(sel, ts_us, rows, order)
         now = Now.at(ts_us, self._plan.calendar.zone) if self._plan.calendar else _NO_CALENDAR
         return self._features(sel, now)
 
     def _check_bars(
-        self, ts_us: int, symbols: list[str], rows: np.ndarray, order: np.ndarray
+        self,
+        ts_us: int,
+        symbols: list[str],
+        rows: np.ndarray,
+        order: np.ndarray,
+        known: np.ndarray,
+        *,
+        distinct: bool = False,
     ) -> None:
-        ordered = [symbols[i] for i in order.tolist()]
-        for a, b in itertools.pairwise(ordered):
-            if a == b:
-                raise DataError(f"online bars repeat symbol {a!r}", fix="pass one row each")
-        known = np.array([self._index.get(s, -1) for s in symbols], dtype=np.intp)
-        last = np.full(len(symbols), -(2**63), dtype=np.int64)
-        last[known >= 0] = self._panel.last_ts[known[known >= 0]]
-        stale = last >= ts_us
-        with np.errstate(invalid="ignore"):
-            floor_ok = np.concatenate([rows[:, :4] > 0.0, rows[:, 4:] >= 0.0], axis=1)
-            ok = floor_ok & (rows < np.inf)
-        bad = stale | ~ok.all(axis=1)
+        if not distinct and len(set(symbols)) < len(symbols):
+            ordered = [symbols[i] for i in order.tolist()]
+            twice = next(a for a, b in itertools.pairwise(ordered) if a == b)
+            raise DataError(f"online bars repeat symbol {twice!r}", fix="pass one row each")
+        if distinct:  # every symbol known
+            stale = self._panel.last_ts[known] >= ts_us
+        else:
+            seen = known >= 0
+            stale = np.zeros(len(symbols), dtype=bool)
+            stale[seen] = self._panel.last_ts[known[seen]] >= ts_us
+        ok = ((rows > _LOWEST) & (rows < np.inf)).all(axis=1)
+        bad = stale | ~ok
         if not bad.any():
             return
         i = int(np.argmax(bad))
@@ -283,52 +306,59 @@ class OnlineFeatures:
         if stale[i]:
             raise DataError(
                 f"online bar {symbol} at {_stamp(ts_us)} is not newer than its last bar "
-                f"at {_stamp(int(last[i]))}",
+                f"at {_stamp(int(self._panel.last_ts[known[i]]))}",
                 fix="feed each symbol's bars once, in time order",
             )
-        col = int(np.argmin(ok[i]))
+        col = int(np.argmin((rows[i] > _LOWEST) & (rows[i] < np.inf)))
         raise DataError(
             f"online bar {symbol} at {_stamp(ts_us)} has {OHLCV[col]}={rows[i, col].item()!r}",
             fix="pass bars that passed nexus.ingest validation (finite prices > 0, "
             "finite volume >= 0)",
         )
 
-    def _select(self, symbols: list[str]) -> Selection:
-        """The state rows of ``symbols``, adding rows for new symbols."""
+    def _select(self, symbols: list[str], known: np.ndarray) -> Selection:
+        """The state rows of ``symbols`` (``known``: their rows, -1 if new); adds new rows."""
         index = self._index
-        for s in symbols:
-            if s not in index:
-                index[s] = len(index)
-        self._panel.resize(len(index))
-        rows = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
-        return Selection.of(rows, len(index))
+        if (known < 0).any():
+            for s in symbols:
+                if s not in index:
+                    index[s] = len(index)
+            self._panel.resize(len(index))
+            known = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
+        return Selection.of(known, len(index))
 
-    def _push(self, sel: Selection, ts_us: int, rows: np.ndarray) -> None:
+    def _push(self, sel: Selection, ts_us: int, rows: np.ndarray, order: np.ndarray) -> None:
+        """Append the bars (m, 5) with their logs, returns and the market return."""
         st = self._panel
         values = np.empty((BAR_ROWS, len(sel)))
         values[:5] = rows.T
         logc = np.log(rows[:, 3], out=values[LOGC])
         np.log1p(rows[:, 4], out=values[LOGV])
-        seen = st.count[sel.index] > 0
-        values[R1] = np.where(seen, logc - st.bars.last(LOGC, sel), np.nan)
-        values[MKT] = np.nan
+        count = sel.take(st.count)
+        r1 = np.subtract(logc, st.bars.last(LOGC, sel), out=values[R1])
+        r1[count == 0] = np.nan
+        values[MKT] = _mean_return(r1[order])
         st.bars.push(sel, values)
-        st.count[sel.index] += 1
-        st.last_ts[sel.index] = ts_us
+        if sel.every:
+            st.count += 1
+            st.last_ts[:] = ts_us
+        else:
+            st.count[sel.index] += 1
+            st.last_ts[sel.index] = ts_us
 
     def _features(self, sel: Selection, now: Now) -> np.ndarray:
         plan, st = self._plan, self._panel
         out = np.empty((len(sel), len(self.names)))
-        for block, cols in self._blocks:
-            block.online(st, sel, now, out[:, cols])
-        count = st.count[sel.index]
+        with np.errstate(divide="ignore", invalid="ignore"):  # once, not per feature
+            for block, cols in self._blocks:
+                block.online(st, sel, now, out[:, cols])
+        count = sel.take(st.count)
         if (count <= plan.warmup).any():
             out[plan.warmups[None, :] >= count[:, None]] = np.nan
         if plan.lags:
             ring = st.rings["lags"]
             ring.push(sel, out[:, self._lag_bases].T)
-            for row, k, j in plan.lags:
-                out[:, j] = ring.tail(row, sel, k + 1)[:, 0]
+            out[:, self._lag_cols] = ring.back(self._lag_rows, sel, self._lag_ks).T
         return out
 
 
@@ -337,12 +367,12 @@ def _mean_return(r1: np.ndarray) -> float:
 
     ``r1`` holds the symbols' returns in symbol order, shape (m,).
     """
-    valid = np.isfinite(r1)
-    count = int(valid.sum())
-    if not count:
-        return np.nan
-    total = np.bincount(np.zeros(len(r1), dtype=np.intp), weights=np.where(valid, r1, 0.0))
-    return float(total[0]) / count
+    total, count = 0.0, 0
+    for x in r1.tolist():  # one addition after another, as batch's bincount adds
+        if math.isfinite(x):
+            total += x
+            count += 1
+    return total / count if count else math.nan
 
 
 def _market_from(bars: SortedBars) -> int | None:

@@ -19,6 +19,7 @@ features divide by it only after checking for 0.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "shift",
     "window_cov",
     "window_moments",
+    "window_stds",
+    "window_zscores",
 ]
 
 VAR_FLOOR = 1e-10
@@ -199,20 +202,78 @@ def rolling_cov(x: np.ndarray, y: np.ndarray, w: int) -> tuple[np.ndarray, np.nd
 # --------------------------------------------------------------------------- online
 
 
-def _floor(var: np.ndarray, s2: np.ndarray, n: int) -> np.ndarray:
-    """``var`` with rounding noise of constant windows set to exactly 0 (NaN stays NaN)."""
-    with np.errstate(invalid="ignore"):
-        out = np.where(var > VAR_FLOOR * s2 / n, var, 0.0)
-    out[np.isnan(var)] = np.nan
+@numba.njit(cache=True, nogil=True)
+def _floored(var: float, s2: float, n: int, floor: float) -> float:
+    if var > floor * s2 / n or var != var:  # NaN stays NaN
+        return var
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _moments_rows(
+    windows: np.ndarray, ddof: int, floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, n = windows.shape
+    mean, var, dev = np.empty(m), np.empty(m), np.empty(m)
+    for i in range(m):
+        ref = windows[i, 0]
+        s1 = s2 = 0.0
+        for j in range(n):
+            y = windows[i, j] - ref
+            s1 += y
+            s2 += y * y
+        mean_y = s1 / n
+        mean[i] = ref + mean_y
+        var[i] = _floored((s2 - s1 * mean_y) / (n - ddof), s2, n, floor)
+        dev[i] = (windows[i, n - 1] - ref) - mean_y
+    return mean, var, dev
+
+
+@numba.njit(cache=True, nogil=True)
+def _cov_rows(
+    x: np.ndarray, y: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, n = x.shape
+    var_x, var_y, cov = np.empty(m), np.empty(m), np.empty(m)
+    for i in range(m):
+        sx = sy = sxx = syy = sxy = 0.0
+        for j in range(n):
+            dx = x[i, j] - x[i, 0]
+            dy = y[i, j] - y[i, 0]
+            sx += dx
+            sy += dy
+            sxx += dx * dx
+            syy += dy * dy
+            sxy += dx * dy
+        var_x[i] = _floored((sxx - sx * (sx / n)) / (n - 1), sxx, n, floor)
+        var_y[i] = _floored((syy - sy * (sy / n)) / (n - 1), syy, n, floor)
+        cov[i] = (sxy - sx * (sy / n)) / (n - 1)
+    return var_x, var_y, cov
+
+
+@numba.njit(cache=True, nogil=True)
+def _zscores(windows: np.ndarray, ddof: int, floor: float) -> np.ndarray:
+    rows, m, _ = windows.shape
+    out = np.empty((m, rows))
+    for r in range(rows):
+        _, var, dev = _moments_rows(windows[r], ddof, floor)
+        for i in range(m):
+            out[i, r] = dev[i] / np.sqrt(var[i]) if var[i] != 0 else 0.0
     return out
 
 
-def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", a, b)
+@numba.njit(cache=True, nogil=True)
+def _stds(series: np.ndarray, lengths: np.ndarray, ddof: int, floor: float) -> np.ndarray:
+    m, n = series.shape
+    out = np.empty((m, len(lengths)))
+    for j in range(len(lengths)):
+        _, var, _ = _moments_rows(series[:, n - lengths[j] :], ddof, floor)
+        out[:, j] = np.sqrt(var)
+    return out
 
 
 def window_moments(windows: np.ndarray, ddof: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`rolling_moments` of the last position of each window.
+    """:func:`rolling_moments` of the last position of each window (compiled, no GIL).
 
     Parameters
     ----------
@@ -231,18 +292,48 @@ def window_moments(windows: np.ndarray, ddof: int = 1) -> tuple[np.ndarray, np.n
     >>> mean.tolist(), var.tolist(), dev.tolist()
     ([2.0, 5.0], [1.0, 0.0], [1.0, 0.0])
     """
-    n = windows.shape[1]
-    ref = windows[:, 0]
-    y = windows - ref[:, None]
-    s1 = y.sum(axis=1)
-    s2 = _row_dot(y, y)
-    mean_y = s1 / n
-    var = _floor((s2 - s1 * mean_y) / (n - ddof), s2, n)
-    return ref + mean_y, var, y[:, -1] - mean_y
+    return _moments_rows(windows, ddof, VAR_FLOOR)
+
+
+def window_zscores(windows: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """The last value's z-score in each window of several series (0 for a constant window).
+
+    Parameters
+    ----------
+    windows : ndarray of float64, shape (r, m, n)
+        ``r`` series of ``m`` symbols, one window of ``n`` values each, oldest first.
+    ddof : int
+        Delta degrees of freedom of the variance.
+
+    Returns
+    -------
+    ndarray of float64, shape (m, r)
+        ``dev_last / sqrt(var)`` of :func:`window_moments`, 0 where ``var == 0``.
+
+    Examples
+    --------
+    >>> window_zscores(np.array([[[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]])).tolist()
+    [[1.0], [0.0]]
+    """
+    return _zscores(windows, ddof, VAR_FLOOR)
+
+
+def window_stds(series: np.ndarray, lengths: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """Standard deviations of the last ``lengths[j]`` values of each row, shape (m, len(lengths)).
+
+    ``series`` is (m, n) with ``n >= max(lengths)``; the variance is floored as in
+    :func:`window_moments`.
+
+    Examples
+    --------
+    >>> window_stds(np.array([[9.0, 1.0, 2.0, 3.0]]), np.array([3, 4])).round(3).tolist()
+    [[1.0, 3.594]]
+    """
+    return _stds(series, lengths, ddof, VAR_FLOOR)
 
 
 def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`rolling_cov` of the last position of each window pair.
+    """:func:`rolling_cov` of the last position of each window pair (compiled, no GIL).
 
     Parameters
     ----------
@@ -253,20 +344,16 @@ def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     -------
     var_x, var_y, cov : ndarray of float64, shape (m,)
     """
-    n = x.shape[1]
-    dx = x - x[:, :1]
-    dy = y - y[:, :1]
-    sx, sy = dx.sum(axis=1), dy.sum(axis=1)
-    sxx, syy, sxy = _row_dot(dx, dx), _row_dot(dy, dy), _row_dot(dx, dy)
-    var_x = _floor((sxx - sx * (sx / n)) / (n - 1), sxx, n)
-    var_y = _floor((syy - sy * (sy / n)) / (n - 1), syy, n)
-    return var_x, var_y, (sxy - sx * (sy / n)) / (n - 1)
+    return _cov_rows(x, y, VAR_FLOOR)
 
 
 def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` with 0 where ``den == 0`` (NaN where either is NaN), shape of ``num``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den != 0, num / den, 0.0)
+    """``num / den`` with 0 where ``den == 0`` (NaN where either is NaN), shape of ``num``.
+
+    Call it under ``np.errstate(divide="ignore", invalid="ignore")``, as the online
+    update does once for all its features.
+    """
+    return np.where(den != 0, num / den, 0.0)
 
 
 class Rings:
@@ -301,13 +388,23 @@ class Rings:
     [[4.0, 5.0], [30.0, 40.0]]
     """
 
-    __slots__ = ("aligned", "buf", "pos", "size")
+    __slots__ = ("buf", "end", "pos", "size")
 
     def __init__(self, rows: int, size: int, symbols: int = 0) -> None:
         self.size = max(1, size)
         self.buf = np.full((rows, symbols, 2 * self.size), np.nan)
         self.pos = np.zeros(symbols, dtype=np.intp)
-        self.aligned = True
+        self.end: int | None = None  # pos + size shared by every symbol, or None
+        self._realign()
+
+    def _realign(self) -> None:
+        pos = self.pos
+        if not len(pos):
+            self.end = None
+        elif (pos == pos[0]).all():
+            self.end = int(pos[0]) + self.size
+        else:
+            self.end = None
 
     def resize(self, symbols: int) -> None:
         """Add empty state for symbols ``len(pos)`` to ``symbols - 1``."""
@@ -317,47 +414,63 @@ class Rings:
         pad = np.full((self.buf.shape[0], extra, 2 * self.size), np.nan)
         self.buf = np.concatenate([self.buf, pad], axis=1)
         self.pos = np.concatenate([self.pos, np.zeros(extra, dtype=np.intp)])
-        self.aligned = bool((self.pos == self.pos[0]).all())
+        self._realign()
 
     def push(self, sel: Selection, values: np.ndarray) -> None:
         """Append one value per row to each selected symbol; ``values`` (rows, m)."""
-        if self.aligned and sel.every:
-            p = int(self.pos[0]) if len(self.pos) else 0
+        if self.end is not None and sel.every:
+            p = self.end - self.size
             self.buf[:, :, p] = values
             self.buf[:, :, p + self.size] = values
-            self.pos[:] = p + 1 if p + 1 < self.size else 0
+            p = p + 1 if p + 1 < self.size else 0
+            self.pos[:] = p
+            self.end = p + self.size
             return
         p = self.pos[sel.index]
         self.buf[:, sel.index, p] = values
         self.buf[:, sel.index, p + self.size] = values
         self.pos[sel.index] = np.where(p + 1 < self.size, p + 1, 0)
-        self.aligned = bool((self.pos == self.pos[0]).all())
+        self._realign()
 
-    def _end(self, sel: Selection) -> np.ndarray:
-        return self.pos[sel.index] + self.size
+    def _newest(self, sel: Selection) -> np.ndarray:
+        return self.pos[sel.index] + (self.size - 1)
 
     def tail(self, row: int, sel: Selection, k: int) -> np.ndarray:
         """The newest ``k <= size`` values of ``row``, oldest first, shape (m, k)."""
-        if self.aligned and len(self.pos):
-            end = int(self.pos[0]) + self.size
+        end = self.end
+        if end is not None:
             if sel.every:
                 return self.buf[row, :, end - k : end]
             return self.buf[row, sel.index, end - k : end]
-        cols = self._end(sel)[:, None] + np.arange(-k, 0)
+        cols = self._newest(sel)[:, None] + np.arange(1 - k, 1)
         return self.buf[row, sel.index[:, None], cols]
+
+    def tails(self, sel: Selection, k: int) -> np.ndarray:
+        """The newest ``k <= size`` values of every row, oldest first, shape (rows, m, k)."""
+        end = self.end
+        if end is not None:
+            if sel.every:
+                return self.buf[:, :, end - k : end]
+            return self.buf[:, sel.index, end - k : end]
+        cols = self._newest(sel)[:, None] + np.arange(1 - k, 1)
+        return self.buf[:, sel.index[:, None], cols]
 
     def last(self, row: int, sel: Selection) -> np.ndarray:
         """The newest value of ``row`` per selected symbol, shape (m,)."""
-        if self.aligned and len(self.pos):
-            end = int(self.pos[0]) + self.size
-            return self.buf[row, sel.index, end - 1] if not sel.every else self.buf[row, :, end - 1]
-        return self.buf[row, sel.index, self._end(sel) - 1]
+        return self.back(row, sel, 0)
 
-    def set_last(self, row: int, sel: Selection, values: np.ndarray) -> None:
-        """Overwrite the newest value of ``row`` of each selected symbol, ``values`` (m,)."""
-        p = np.where(self.pos[sel.index] > 0, self.pos[sel.index] - 1, self.size - 1)
-        self.buf[row, sel.index, p] = values
-        self.buf[row, sel.index, p + self.size] = values
+    def back(self, rows: int | np.ndarray, sel: Selection, k: int | np.ndarray) -> np.ndarray:
+        """The value ``k < size`` bars before the newest, per selected symbol.
+
+        With arrays ``rows`` and ``k`` of length L (pairs), shape (L, m); else (m,).
+        """
+        end = self.end
+        if end is not None and sel.every:
+            return self.buf[rows, :, end - 1 - np.asarray(k)]
+        if np.ndim(rows):
+            rows, k = np.asarray(rows)[:, None], np.asarray(k)[:, None]
+        newest = end - 1 if end is not None else self._newest(sel)
+        return self.buf[rows, sel.index, newest - k]
 
     def load(self, symbol: int, values: np.ndarray) -> None:
         """Replace one symbol's history by the last ``size`` columns of ``values`` (rows, c)."""
@@ -367,7 +480,7 @@ class Rings:
             self.buf[:, symbol, self.size - k : self.size] = values[:, -k:]
             self.buf[:, symbol, 2 * self.size - k :] = values[:, -k:]
         self.pos[symbol] = 0
-        self.aligned = bool((self.pos == self.pos[0]).all())
+        self._realign()
 
 
 class Selection:
@@ -396,3 +509,7 @@ class Selection:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values[index]`` along the first axis (``values`` itself when ``every``)."""
+        return values if self.every else values[self.index]

@@ -21,6 +21,8 @@ builtin that fits, so existing ``except ValueError`` clauses keep working::
     ├── RegistryError (RuntimeError)      a registry operation was refused, or
     │                                     model_config.json is unreadable or locked
     ├── SourceError (RuntimeError)        a data vendor failed after retries
+    │   ├── RateLimitedError              a vendor asked to wait longer than allowed
+    │   └── PayloadTooLargeError          a response over the size limit
     ├── BusError (RuntimeError)           the bus refused a publish (not started, closed)
     │   └── BusUnavailableError           the bus server (Redis) cannot be reached
     └── StoreError (RuntimeError)         the store cannot be opened or written
@@ -51,6 +53,8 @@ __all__ = [
     "NexusError",
     "NoUsableRowsError",
     "NotFittedError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
     "RegistryError",
     "SourceError",
     "SourceNotFoundError",
@@ -142,6 +146,22 @@ class RegistryError(NexusError, RuntimeError):
 
 class SourceError(NexusError, RuntimeError):
     """A data source failed, for example a vendor that kept failing after retries."""
+
+
+class RateLimitedError(SourceError):
+    """A vendor answered 429 and asked to wait longer than the caller allows.
+
+    ``retry_after`` holds the seconds it asked for; a poller waits that long
+    before its next request.
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None, retry_after: float = 0.0) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after
+
+
+class PayloadTooLargeError(SourceError):
+    """A response body larger than the configured limit (it is not read further)."""
 
 
 class BusError(NexusError, RuntimeError):

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     cors_origins : tuple of str
         ``NEXUS_CORS_ORIGINS`` (comma-separated); origins allowed to call the
         API from a browser. Default: none (same origin only).
+    fred_api_key : str, optional
+        ``NEXUS_FRED_API_KEY``; the key of the FRED source (free from the St.
+        Louis Fed).
+    newsapi_key : str, optional
+        ``NEXUS_NEWSAPI_KEY``; the key of the NewsAPI-style source, sent as
+        ``X-Api-Key``.
+    sentiment_model : Path, optional
+        ``NEXUS_SENTIMENT_MODEL``; a local folder with a Hugging Face sequence
+        classification model (FinBERT-style) and its tokenizer. Nothing is
+        downloaded. Default: the offline finance lexicon scorer.
 
     Examples
     --------
@@ -70,6 +80,9 @@ class Settings(BaseSettings):
     bus_prefix: str = Field(default="nexus", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     api_keys: Annotated[tuple[str, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    fred_api_key: str | None = Field(default=None, repr=False)
+    newsapi_key: str | None = Field(default=None, repr=False)
+    sentiment_model: Path | None = None
 
     @field_validator("model_slots", "api_keys", "cors_origins", mode="before")
     @classmethod

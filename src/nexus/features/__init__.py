@@ -16,6 +16,13 @@ with the model. See ``docs/features.md``.
 from nexus.features._online import OnlineFeatures
 from nexus.features._pipeline import FeaturePipeline
 from nexus.features._scaler import FeatureScaler
+from nexus.features._sentiment import (
+    LexiconSentiment,
+    SentimentScorer,
+    TransformerSentiment,
+    sentiment_scorer,
+)
+from nexus.features._sentiment_lexicon import FINANCE_LEXICON
 from nexus.features._spec import (
     AtrParams,
     BollingerParams,
@@ -38,6 +45,7 @@ from nexus.features._spec import (
 from nexus.features._warmup import SEED_DECAY
 
 __all__ = [
+    "FINANCE_LEXICON",
     "SEED_DECAY",
     "AtrParams",
     "BollingerParams",
@@ -50,6 +58,7 @@ __all__ = [
     "FeatureSet",
     "FeatureSpec",
     "HighLowRangeParams",
+    "LexiconSentiment",
     "LogReturnParams",
     "MacdParams",
     "MarketBetaParams",
@@ -57,6 +66,9 @@ __all__ = [
     "OnlineFeatures",
     "RealizedVolParams",
     "RsiParams",
+    "SentimentScorer",
+    "TransformerSentiment",
     "VolumeImbalanceParams",
     "VolumeZscoreParams",
+    "sentiment_scorer",
 ]

@@ -41,8 +41,12 @@ NEWS_COLUMNS = (
     "body",
     "url",
     "sentiment",
+    "sentiment_model",
     "source",
 )
+"""One row per story. ``symbols`` and ``source`` are comma-separated lists (a story
+several feeds carried is stored once, with every source); ``sentiment_model`` names
+the scorer and its version that made ``sentiment`` (empty when unscored)."""
 MACRO_COLUMNS = ("series_id", "period", "realtime_start", "value", "source")
 PREDICTION_COLUMNS = (
     "symbol",
@@ -154,10 +158,15 @@ def actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def news_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly :data:`NEWS_COLUMNS` and their dtypes.
 
-    ``symbols`` holds a comma-separated list of tickers.
+    ``symbols`` holds a comma-separated list of tickers. A frame without
+    ``sentiment_model`` (a source's, before scoring) gets it empty.
     """
+    if "sentiment_model" not in frame.columns:
+        frame = frame.assign(sentiment_model="")
     out = _ensure(frame, NEWS_COLUMNS, "news")
-    for col in ("id", "headline", "symbols", "body", "url", "source"):
+    model = out["sentiment_model"]
+    out["sentiment_model"] = model.astype(object).where(model.notna(), "")
+    for col in ("id", "headline", "symbols", "body", "url", "sentiment_model", "source"):
         out[col] = out[col].astype(str)
     out["published_at"] = utc(out["published_at"])
     out["available_at"] = utc(out["available_at"])

@@ -3,7 +3,7 @@
 >>> from nexus.ingest import Ingestor, validate_bars, resample_bars
 """
 
-from nexus.ingest._pipeline import BatchReport, Ingestor, IngestReport
+from nexus.ingest._pipeline import BatchReport, Ingestor, IngestReport, score_news
 from nexus.ingest._resample import resample_bars
 from nexus.ingest._validate import (
     RULES,
@@ -22,5 +22,6 @@ __all__ = [
     "ValidationResult",
     "count_missing_bars",
     "resample_bars",
+    "score_news",
     "validate_bars",
 ]

@@ -6,8 +6,9 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,7 +23,10 @@ from nexus.sources import LiveSource, Source, SourceBatch
 from nexus.store import IngestRecord, Store, WriteBatch
 from nexus.store._common import now_utc
 
-__all__ = ["BatchReport", "IngestReport", "Ingestor"]
+if TYPE_CHECKING:  # nexus.features (numba, TA-Lib) is imported only by those who score
+    from nexus.features import SentimentScorer
+
+__all__ = ["BatchReport", "IngestReport", "Ingestor", "score_news"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class BatchReport:
     resampled: int = 0
     corporate_actions: int = 0
     news: int = 0
+    macro: int = 0
     missing: int = 0
     reasons: Mapping[str, int] = field(default_factory=dict)
 
@@ -83,6 +88,7 @@ class IngestReport:
             "resampled",
             "corporate_actions",
             "news",
+            "macro",
             "missing",
         )
         return {
@@ -97,6 +103,38 @@ class IngestReport:
 
 
 OnBatch = Callable[[BatchReport, int, int | None], None]
+
+
+def _rows(frame: pd.DataFrame | None) -> int:
+    return 0 if frame is None else len(frame)
+
+
+def score_news(news: pd.DataFrame, scorer: SentimentScorer) -> pd.DataFrame:
+    """``news`` with the headlines of its unscored items scored by ``scorer``.
+
+    Items that already carry a sentiment (the simulator's, or a vendor's) keep it.
+    The scorer's ``name@version`` goes into ``sentiment_model``.
+
+    Examples
+    --------
+    >>> from nexus.features import LexiconSentiment
+    >>> items = pd.DataFrame({"headline": ["Acme beats estimates", "Acme misses"],
+    ...                       "sentiment": [float("nan"), -0.2]})
+    >>> out = score_news(items, LexiconSentiment())
+    >>> bool(out.loc[0, "sentiment"] > 0), float(out.loc[1, "sentiment"])
+    (True, -0.2)
+    >>> out.loc[0, "sentiment_model"].startswith("lexicon-vader-finance@")
+    True
+    """
+    out = news.copy()
+    if "sentiment_model" not in out.columns:
+        out["sentiment_model"] = ""
+    todo = out["sentiment"].isna().to_numpy()
+    if todo.any():
+        texts = out.loc[todo, "headline"].astype(str).tolist()
+        out.loc[todo, "sentiment"] = scorer.score(texts)
+        out.loc[todo, "sentiment_model"] = f"{scorer.name}@{scorer.version}"
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +168,10 @@ class Ingestor:
         Where live ingest publishes :class:`~nexus.bus.BarsClosed` events.
     on_batch : callable, optional
         Called as ``on_batch(report, done, total)`` after each batch is stored.
+    scorer : SentimentScorer, optional
+        Scores the headline of every news item that comes without a sentiment;
+        the score is stored with the scorer's ``name@version``. None: items are
+        stored unscored.
     """
 
     def __init__(
@@ -140,12 +182,14 @@ class Ingestor:
         resample_to: Sequence[Interval | str] = (),
         bus: InProcessBus | None = None,
         on_batch: OnBatch | None = None,
+        scorer: SentimentScorer | None = None,
     ) -> None:
         self.store = store
         self.validation = validation or ValidationConfig()
         self.resample_to = tuple(Interval.parse(i) for i in resample_to)
         self.bus = bus
         self.on_batch = on_batch
+        self.scorer = scorer
 
     # -- history ---------------------------------------------------------------------------
 
@@ -254,9 +298,14 @@ class Ingestor:
             )
         good = result.good if result else bars
         quarantine = _quarantine_of(batch, result, run_id=run_id, source=source)
-        rows = len(bars) + (len(batch.rejects) if batch.rejects is not None else 0)
-        if refuse_empty and rows and good.empty:
+        others = sum(_rows(f) for f in (batch.news, batch.macro, batch.corporate_actions))
+        rows = len(bars) + _rows(batch.news) + _rows(batch.macro) + _rows(batch.rejects)
+        # a price batch of nothing but bad rows is refused (the input needs fixing); a
+        # news or macro feed's batch of only rejects is quarantined and the feed goes on
+        if refuse_empty and batch.bars is not None and rows and good.empty and not others:
             raise _no_usable_rows(batch.label, rows, quarantine)
+        if self.scorer is not None and _rows(batch.news):
+            batch = replace(batch, news=score_news(batch.news, self.scorer))
         return _Prepared(
             batch=batch,
             good=good,
@@ -295,6 +344,7 @@ class Ingestor:
             resampled=len(resampled),
             corporate_actions=written.corporate_actions,
             news=written.news,
+            macro=written.macro,
             missing=prepared.missing,
             reasons=quarantine["reason"].value_counts().sort_index().to_dict(),
         )

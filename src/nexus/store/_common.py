@@ -40,8 +40,10 @@ __all__ = [
     "as_utc_timestamp",
     "calendar_start",
     "check_limit",
+    "collapse_news",
     "error_line",
     "ingest_record_row",
+    "merge_lists",
     "normalise_batch_frames",
     "now_utc",
     "signal_filters",
@@ -159,7 +161,7 @@ def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
         acts = actions_frame(batch.corporate_actions)
         out["corporate_actions"] = acts.drop_duplicates(["symbol", "ex_date", "kind"])
     if batch.news is not None and len(batch.news):
-        out["news"] = news_frame(batch.news).drop_duplicates(["id"])
+        out["news"] = collapse_news(news_frame(batch.news))
     if batch.macro is not None and len(batch.macro):
         out["macro"] = macro_frame(batch.macro).drop_duplicates(
             ["series_id", "period", "realtime_start"]
@@ -334,3 +336,36 @@ class SignalReads:
         """
         table = SIGNAL_TABLES["recommendations"]
         return self._latest_signals(table, signal_filters(symbols, interval))
+
+
+def merge_lists(values: Sequence[str]) -> str:
+    """Comma-separated lists merged: the distinct items, sorted.
+
+    Examples
+    --------
+    >>> merge_lists(["rss:a,rss:b", "rss:a", ""])
+    'rss:a,rss:b'
+    """
+    items = {x.strip() for v in values for x in str(v).split(",")}
+    return ",".join(sorted(items - {""}))
+
+
+def collapse_news(news: pd.DataFrame) -> pd.DataFrame:
+    """One row per story id: what every copy says, merged (as the stores merge stored rows).
+
+    ``source`` and ``symbols`` become the union of the copies', ``published_at``
+    and ``available_at`` the earliest (the story was known from the first feed
+    that carried it), and the first scored copy's ``sentiment`` is kept.
+    """
+    if not news["id"].duplicated().any():
+        return news
+    scored = news.sort_values("sentiment", na_position="last", kind="stable")
+    first = scored.groupby("id", sort=False).first()  # text, url, first non-null sentiment
+    groups = news.groupby("id", sort=False)
+    first["source"] = groups["source"].agg(merge_lists)
+    first["symbols"] = groups["symbols"].agg(merge_lists)
+    first["published_at"] = groups["published_at"].min()
+    first["available_at"] = groups["available_at"].min()
+    model = scored.dropna(subset=["sentiment"]).groupby("id", sort=False)["sentiment_model"].first()
+    first["sentiment_model"] = model.reindex(first.index).fillna("")
+    return first.reset_index().loc[:, list(news.columns)]

@@ -615,6 +615,42 @@ def _insert_ignore(table: str, columns: Sequence[str]):
     return write
 
 
+def _merged(column: str) -> str:
+    """SQL for the union of the stored and the incoming comma-separated lists."""
+    both = f"concat_ws(',', nullif(news.{column}, ''), nullif(excluded.{column}, ''))"
+    return f"array_to_string(list_sort(list_distinct(string_split({both}, ','))), ',')"
+
+
+def _write_news(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
+    """Insert new stories; a story already stored gains the new copy's sources and symbols.
+
+    Its times become the earliest of the copies' (it was available from the first
+    feed that carried it) and an unscored story takes the new copy's score.
+    Returns the number of new stories.
+    """
+    cols = ", ".join(NEWS_COLUMNS)
+    before = con.execute("SELECT count(*) FROM news").fetchall()[0][0]
+    con.register("_in", frame)
+    try:
+        con.execute(
+            f"""
+            INSERT INTO news ({cols}, ingested_at) SELECT {cols}, ? FROM _in
+            ON CONFLICT (id) DO UPDATE SET
+                source = {_merged("source")},
+                symbols = {_merged("symbols")},
+                published_at = least(news.published_at, excluded.published_at),
+                available_at = least(news.available_at, excluded.available_at),
+                sentiment = coalesce(news.sentiment, excluded.sentiment),
+                sentiment_model = CASE WHEN news.sentiment IS NULL
+                    THEN excluded.sentiment_model ELSE news.sentiment_model END
+            """,
+            [stamp],
+        )
+    finally:
+        con.unregister("_in")
+    return int(con.execute("SELECT count(*) FROM news").fetchall()[0][0] - before)
+
+
 def _write_symbols(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
     cols = ", ".join(SYMBOL_COLUMNS)
     con.register("_in", frame)
@@ -684,7 +720,7 @@ def _signal_writer(table: SignalTable):
 _WRITERS = {
     "bars": _write_bars,
     "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
-    "news": _insert_ignore("news", NEWS_COLUMNS),
+    "news": _write_news,
     "macro": _insert_ignore("macro", MACRO_COLUMNS),
     "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
     "symbols": _write_symbols,

@@ -70,10 +70,13 @@ DDL = [
         body VARCHAR NOT NULL,
         url VARCHAR NOT NULL,
         sentiment DOUBLE,
+        sentiment_model VARCHAR NOT NULL DEFAULT '',
         source VARCHAR NOT NULL,
         ingested_at TIMESTAMPTZ NOT NULL
     )
     """,
+    # stores made before news scores named their scorer
+    "ALTER TABLE news ADD COLUMN IF NOT EXISTS sentiment_model VARCHAR DEFAULT ''",
     """
     CREATE TABLE IF NOT EXISTS macro (
         series_id VARCHAR NOT NULL,

@@ -827,6 +827,40 @@ def _insert_ignore(
     return write
 
 
+def _merged(column: str) -> str:
+    """SQL for the union of the stored and the incoming comma-separated lists."""
+    return (
+        f"(SELECT coalesce(string_agg(DISTINCT x, ',' ORDER BY x), '') FROM unnest("
+        f"string_to_array(news.{column} || ',' || excluded.{column}, ',')) AS x WHERE x <> '')"
+    )
+
+
+def _write_news(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
+    """Insert new stories; a story already stored gains the new copy's sources and symbols.
+
+    Its times become the earliest of the copies' and an unscored story takes the
+    new copy's score (as the DuckDB store does). Returns the number of new stories.
+    """
+    cols = ", ".join(NEWS_COLUMNS)
+    copy_csv(cur, "_stage_news", frame)
+    cur.execute(
+        f"""
+        INSERT INTO news ({cols}, ingested_at) SELECT {cols}, %(stamp)s FROM _stage_news
+        ON CONFLICT (id) DO UPDATE SET
+            source = {_merged("source")},
+            symbols = {_merged("symbols")},
+            published_at = least(news.published_at, excluded.published_at),
+            available_at = least(news.available_at, excluded.available_at),
+            sentiment = coalesce(news.sentiment, excluded.sentiment),
+            sentiment_model = CASE WHEN news.sentiment IS NULL
+                THEN excluded.sentiment_model ELSE news.sentiment_model END
+        RETURNING (xmax = 0) AS inserted
+        """,
+        {"stamp": stamp},
+    )
+    return sum(1 for (inserted,) in cur.fetchall() if inserted)
+
+
 def _write_symbols(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
     """Insert or update instruments (metadata, so updated in place); returns the row count."""
     cols = ", ".join(SYMBOL_COLUMNS)
@@ -876,7 +910,7 @@ def _signal_writer(table: SignalTable) -> Callable[[psycopg.Cursor, pd.DataFrame
 _WRITERS = {
     "bars": _write_bars,
     "corporate_actions": _insert_ignore("corporate_actions", ACTION_COLUMNS),
-    "news": _insert_ignore("news", NEWS_COLUMNS),
+    "news": _write_news,
     "macro": _insert_ignore("macro", MACRO_COLUMNS),
     "quarantine": _insert_ignore("quarantine", QUARANTINE_COLUMNS),
     "symbols": _write_symbols,

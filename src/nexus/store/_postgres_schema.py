@@ -93,10 +93,13 @@ DDL = [
         body text NOT NULL,
         url text NOT NULL,
         sentiment double precision,
+        sentiment_model text NOT NULL DEFAULT '',
         source text NOT NULL,
         ingested_at timestamptz NOT NULL
     )
     """,
+    # stores made before news scores named their scorer
+    "ALTER TABLE news ADD COLUMN IF NOT EXISTS sentiment_model text NOT NULL DEFAULT ''",
     """
     CREATE TABLE IF NOT EXISTS macro (
         series_id text COLLATE "C" NOT NULL,
@@ -242,7 +245,7 @@ STAGING_DDL = [
     CREATE TEMP TABLE IF NOT EXISTS _stage_news (
         id text COLLATE "C", published_at timestamptz, available_at timestamptz,
         headline text, symbols text, body text, url text,
-        sentiment double precision, source text
+        sentiment double precision, sentiment_model text, source text
     ) ON COMMIT DELETE ROWS
     """,
     """
@@ -317,6 +320,7 @@ COLUMN_KINDS = {
     "body": "str",
     "url": "str",
     "sentiment": "float",
+    "sentiment_model": "str",
     "series_id": "str",
     "period": "date",
     "realtime_start": "ts",

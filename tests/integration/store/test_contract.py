@@ -525,6 +525,33 @@ def test_news_round_trip_and_symbol_and_time_filters(store: Store) -> None:
     assert window["id"].tolist() == ["n2"]
 
 
+def test_a_story_from_two_feeds_is_stored_once_with_both_sources(store: Store) -> None:
+    first = news(
+        [("s1", T("2024-03-01 09:00"), T("2024-03-01 09:05"), "Acme beats", "ACME", "", np.nan)]
+    )
+    later = first.assign(
+        source="newsapi:Reuters",
+        symbols="ACME,BETA",
+        available_at=T("2024-03-01 09:02"),  # the second feed had it first
+        sentiment=0.6,
+        sentiment_model="lexicon-vader-finance@abc",
+    )
+    assert store.write(WriteBatch(news=first)) == WriteResult(news=1)
+    assert store.write(WriteBatch(news=later)) == WriteResult()
+    both = pd.concat([first.assign(id="s2", source="rss:b"), first.assign(id="s2")])
+    assert store.write(WriteBatch(news=both)) == WriteResult(news=1)  # one batch, two copies
+
+    out = store.read_news().set_index("id")
+
+    assert len(out) == 2
+    row = out.loc["s1"]
+    assert (row["source"], row["symbols"]) == ("newsapi:Reuters,rss", "ACME,BETA")
+    assert pd.Timestamp(row["available_at"]) == T("2024-03-01 09:02")
+    assert (row["sentiment"], row["sentiment_model"]) == (0.6, "lexicon-vader-finance@abc")
+    assert out.loc["s2", "source"] == "rss,rss:b"
+    assert out.loc["s2", "sentiment_model"] == ""
+
+
 def test_macro_vintages_are_point_in_time(store: Store) -> None:
     releases = macro(
         [

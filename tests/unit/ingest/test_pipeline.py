@@ -176,3 +176,59 @@ def test_live_run_quarantines_bad_bars_publishes_only_good_ones_and_goes_on(
     assert [b.stored for b in report.batches] == [1, 0, 1]
     assert [e.ts for e in events] == [bars["ts"].iloc[0], bars["ts"].iloc[2]]
     assert store.read_quarantine()["reason"].tolist() == ["non_positive_price"]
+
+
+def _story(story_id: str, source: str, headline: str, sentiment: float = float("nan")) -> dict:
+    at = pd.Timestamp("2024-03-01 14:30", tz="UTC")
+    return {
+        "id": story_id,
+        "published_at": at,
+        "available_at": at + pd.Timedelta(minutes=1),
+        "headline": headline,
+        "symbols": "AAA",
+        "body": "",
+        "url": "",
+        "sentiment": sentiment,
+        "source": source,
+    }
+
+
+def test_news_only_batches_are_scored_merged_and_their_rejects_quarantined(
+    store: DuckDBStore,
+) -> None:
+    from nexus.features import LexiconSentiment
+
+    scorer = LexiconSentiment()
+    rejects = rejects_frame([{"reason": "no_symbol", "detail": "no ticker", "payload": "{}"}])
+    feeds = [
+        SourceBatch(
+            label="feed a",
+            news=pd.DataFrame(
+                [
+                    _story("s1", "rss:a", "AAA beats estimates and raises guidance"),
+                    _story("s2", "rss:a", "AAA misses estimates; shares plunge"),
+                    _story("s3", "rss:a", "Vendor-scored item", sentiment=-0.25),
+                ]
+            ),
+            rejects=rejects,
+        ),
+        SourceBatch(label="feed b", news=pd.DataFrame([_story("s1", "rss:b", "AAA beats")])),
+    ]
+
+    report = Ingestor(store, scorer=scorer).run(ListSource(feeds))
+
+    assert [(b.news, b.rejected) for b in report.batches] == [(3, 1), (0, 0)]
+    stored = store.read_news().set_index("id")
+    assert stored.loc["s1", "source"] == "rss:a,rss:b"
+    assert stored.loc["s1", "sentiment"] > 0.3
+    assert stored.loc["s2", "sentiment"] < -0.3
+    assert stored.loc["s1", "sentiment_model"] == f"{scorer.name}@{scorer.version}"
+    assert (stored.loc["s3", "sentiment"], stored.loc["s3", "sentiment_model"]) == (-0.25, "")
+    assert store.read_quarantine()["reason"].tolist() == ["no_symbol"]
+
+
+def test_a_news_batch_of_only_rejects_is_quarantined_not_refused(store: DuckDBStore) -> None:
+    rejects = rejects_frame([{"reason": "malformed_feed", "detail": "not XML", "payload": "<"}])
+    report = Ingestor(store).run(ListSource([SourceBatch(label="feed", rejects=rejects)]))
+    assert report.batches[0].rejected == 1
+    assert store.read_quarantine()["reason"].tolist() == ["malformed_feed"]

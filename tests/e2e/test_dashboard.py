@@ -6,6 +6,8 @@ way ``nexus up`` makes it: the simulator's next bar time is stored by the
 :class:`~nexus.ingest.Ingestor`, which publishes ``BarsClosed`` on the bus, and
 the signals of that bar time are stored and published as ``SignalsReady``.
 Every wait is on a fact the page reports in ``window.nexusState``, never a sleep.
+The store also holds a few headlines (SIM00 and SIM02; one with a hostile headline and
+link) and two macro series with a revision, for the Headlines and Macro panels.
 
 Chromium is Debian's (``/usr/bin/chromium``), installed with apt-get when
 missing; ``playwright install`` is never run. ``NEXUS_SCREENSHOT_DIR`` names a
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -37,6 +40,8 @@ from nexus.domain import (
     Action,
     Prediction,
     Recommendation,
+    macro_frame,
+    news_frame,
     predictions_frame,
     recommendations_frame,
 )
@@ -59,6 +64,8 @@ SLOTS = ("lstm", "transformer")
 MARKET = SimulatorConfig(symbols=len(SYMBOLS), sectors=1, sessions=2, interval="1m", seed=5)
 WAIT_MS = 15_000
 STATE = "window.nexusState"
+SCORER = "finbert@1.0"
+HOSTILE = '<img src=x onerror="window.__xss = 1"><b>SIM00</b> & "merger" talks'
 
 
 # -- the browser ---------------------------------------------------------------------------
@@ -220,6 +227,57 @@ def _signal_batch(recs: list[Recommendation]) -> WriteBatch:
     )
 
 
+def _story(story_id: str, minute: int, headline: str, symbols: str, **fields: Any) -> dict:
+    """A story available at 21:MM UTC on 2025-01-03 (after the simulated history)."""
+    at = pd.Timestamp(f"2025-01-03T21:{minute:02d}:00Z")
+    return {
+        "id": story_id,
+        "published_at": at - pd.Timedelta(minutes=1),
+        "available_at": at,
+        "headline": headline,
+        "symbols": symbols,
+        "body": "",
+        "url": "",
+        "sentiment": float("nan"),
+        "sentiment_model": "",
+        "source": "rss:wire",
+        **fields,
+    }
+
+
+def _vintage(series: str, period: str, released: str, value: float) -> dict:
+    return {
+        "series_id": series,
+        "period": pd.Timestamp(period).date(),
+        "realtime_start": pd.Timestamp(released, tz="UTC"),
+        "value": value,
+        "source": "test",
+    }
+
+
+def _context_batches() -> list[WriteBatch]:
+    """Headlines for SIM00 (e1 carried by two feeds) and SIM02; TEST_CPI and TEST_RATE."""
+    scored = {"sentiment_model": SCORER}
+    e1 = _story("e1", 5, "SIM00 beats estimates", "SIM00", url="https://news.example/e1")
+    stories = [
+        {**e1, "sentiment": 0.8, **scored, "source": "rss:reuters"},
+        _story("e2", 10, "SIM00 faces a probe", "SIM00", sentiment=-0.7, **scored),
+        _story("e3", 20, HOSTILE, "SIM00", url="javascript:window.__xss = 2"),
+        _story("e4", 15, "SIM02 recalls a product", "SIM02", sentiment=-0.3, **scored),
+    ]
+    macro = [
+        _vintage("TEST_CPI", "2024-11-01", "2024-12-12T13:30", 315.0),
+        _vintage("TEST_CPI", "2024-11-01", "2025-01-13T13:30", 315.4),
+        _vintage("TEST_CPI", "2024-12-01", "2025-01-02T13:30", 316.0),
+        _vintage("TEST_CPI", "2024-12-01", "2025-02-03T13:30", 316.2),
+        _vintage("TEST_RATE", "2024-12-01", "2025-01-02T14:00", 4.33),
+    ]
+    return [
+        WriteBatch(news=news_frame(pd.DataFrame(stories)), macro=macro_frame(pd.DataFrame(macro))),
+        WriteBatch(news=news_frame(pd.DataFrame([{**e1, "source": "newsapi"}]))),
+    ]
+
+
 @pytest.fixture(scope="module")
 def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, Path]]:
     """The store (simulated history plus signals for its last bar time) and NEXUS_HOME."""
@@ -230,6 +288,8 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBSto
     Ingestor(store).run(SimulatorSource(MARKET))
     last = pd.Timestamp(store.read_bars(list(SYMBOLS), "1m")["ts"].max()).to_pydatetime()
     store.write(_signal_batch(_signals(last, dict.fromkeys(SYMBOLS, Action.HOLD))))
+    for batch in _context_batches():
+        store.write(batch)
     yield store, home
     store.close()
 
@@ -332,6 +392,21 @@ def _screenshot(tab: Page, folder: Path, name: str = "dashboard.png") -> Path:
     return path
 
 
+def _check_headlines(tab: Page, live: Live, symbol: str) -> list[str]:
+    """The Headlines panel shows the API's newest stories of ``symbol``, each with a badge."""
+    tab.wait("s.newsSymbol === arg", symbol)
+    ids = [s["id"] for s in live.get(f"/api/news/{symbol}")]
+    items = tab.page.locator("#news-list .news-item")
+    assert items.evaluate_all("nodes => nodes.map((n) => n.dataset.id)") == ids
+    assert tab.page.locator("#news-list .news-item .senti").count() == len(ids)
+    return ids
+
+
+def _rgb(locator: Any) -> tuple[int, ...]:
+    color = locator.evaluate("node => getComputedStyle(node).backgroundColor")
+    return tuple(int(x) for x in re.findall(r"\d+", color)[:3])
+
+
 def _check_panel(tab: Page, rec: Recommendation) -> None:
     assert tab.text("#rec-action") == str(rec.action)
     assert tab.text("#rec-confidence") == f"{100 * rec.confidence:.1f}%"
@@ -368,6 +443,7 @@ def test_dashboard_shows_history_live_bars_signals_and_switches_symbol(
     assert tab.page.get_attribute("#reports a", "href") == "/reports/backtest-demo.html"
     assert tab.text("#rec-action") == "HOLD"
     assert tab.page.is_visible("#rec-veto")
+    assert _check_headlines(tab, live, "SIM00")[:3] == ["e3", "e2", "e1"]
 
     # a new bar arrives over the WebSocket and is appended
     ts = live.next_bar()
@@ -392,6 +468,8 @@ def test_dashboard_shows_history_live_bars_signals_and_switches_symbol(
     assert state["lastBarMs"] == _ms(other[-1]["ts"]) == _ms(ts)
     _check_panel(tab, recs[2])
     assert "SIM02" in tab.text("#prediction-panel")
+    assert "e4" in _check_headlines(tab, live, "SIM02")  # the other symbol's headlines
+    assert tab.page.locator('#news-list [data-id="e1"]').count() == 0
     # the stream now carries SIM02: its next bar and signal reach the page
     ts2 = live.next_bar()
     tab.wait("s.lastBarMs === arg[0] && s.bars === arg[1]", [_ms(ts2), len(other) + 1])
@@ -419,3 +497,49 @@ def test_dashboard_reconnects_after_the_server_restarts(tab: Page, live: Live) -
     tab.wait("s.lastBarMs === arg[0] && s.bars === arg[1]", [_ms(ts), bars + 1])
     # the only console errors are the refused connections while the server was down
     assert all("ERR_CONNECTION_REFUSED" in e or "WebSocket" in e for e in tab.errors), tab.errors
+
+
+def test_dashboard_shows_headlines_with_sentiment_and_the_macro_series(
+    tab: Page, live: Live
+) -> None:
+    _open(tab, live, "SIM00")
+    tab.wait("s.newsSymbol === 'SIM00' && s.macroLoads > 0")
+
+    def story(story_id: str) -> Any:
+        return tab.page.locator(f'#news-list [data-id="{story_id}"]')
+
+    # a scored story with a link, carried by two feeds; times in the exchange's zone
+    link = story("e1").locator("a.news-headline")
+    assert link.inner_text() == "SIM00 beats estimates"
+    assert link.get_attribute("href") == "https://news.example/e1"
+    assert "noopener" in link.get_attribute("rel")
+    assert story("e1").locator(".news-sources").inner_text() == "newsapi · rss:reuters"
+    assert story("e1").locator("time").inner_text() == "01-03 16:04"  # 21:04 UTC
+    badge = story("e1").locator(".senti")
+    assert badge.inner_text() == "+0.80"
+    assert "scored by finbert@1.0" in badge.get_attribute("title")
+    red, green, _ = _rgb(badge)
+    assert green > red  # positive: green
+    badge = story("e2").locator(".senti")
+    assert badge.inner_text() == "-0.70"
+    red, green, _ = _rgb(badge)
+    assert red > green  # negative: red
+    # an unscored story whose headline and link are hostile: shown as text, not linked
+    assert story("e3").locator(".senti").get_attribute("data-scored") == "false"
+    assert story("e3").locator(".news-headline").inner_text() == HOSTILE
+    assert story("e3").locator("a").count() == 0
+    assert tab.page.locator("#news-list img, #news-list b").count() == 0
+    assert tab.page.evaluate("window.__xss") is None
+
+    # the macro panel: every series known now, with its newest value, change and release
+    series = live.get("/api/macro")
+    assert tab.page.locator("#macro-table tbody tr").count() == len(series) >= 2
+    cells = tab.page.locator('#macro-table tr[data-series="TEST_CPI"] td').all_inner_texts()
+    assert cells == ["TEST_CPI", "2024-12", "316.2", "+0.8", "2025-02-03"]
+
+    # a symbol without headlines says so
+    tab.page.route(re.compile(r"/api/news/SIM01\b"), lambda route: route.fulfill(json=[]))
+    tab.page.select_option("#symbol-select", "SIM01")
+    tab.wait("s.newsSymbol === 'SIM01'")
+    assert tab.text("#news-list") == "No headlines for SIM01 yet"
+    assert tab.errors == []

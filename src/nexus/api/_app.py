@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
-from nexus.api import _routes_market, _routes_models, _routes_ops, _ws
+from nexus.api import _routes_market, _routes_models, _routes_news, _routes_ops, _ws
 from nexus.api._auth import API_KEY_HEADER
 from nexus.api._errors import install_error_handlers
 from nexus.api._hub import StreamHub
@@ -33,7 +33,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 """The dashboard's files, served at ``/static`` (``index.html`` also at ``/``)."""
 
 _DESCRIPTION = """\
-Live market data, dual-confirmed recommendations and the model registry of Nexus.
+Live market data, news headlines with their sentiment, point-in-time macro series,
+dual-confirmed recommendations and the model registry of Nexus.
 
 Read endpoints are open. `POST` endpoints (promote, rollback, retrain) need an
 `X-API-Key` header holding one of the server's `NEXUS_API_KEYS`.
@@ -150,7 +151,7 @@ def create_app(
     )
     app.state.nexus = state
     install_error_handlers(app)
-    for module in (_routes_market, _routes_models, _routes_ops):
+    for module in (_routes_market, _routes_news, _routes_models, _routes_ops):
         app.include_router(module.router)
     app.include_router(_routes_models.guarded)
     app.include_router(_ws.router)

@@ -82,6 +82,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict] = {
-    404: {"model": ErrorBody, "description": "Unknown symbol, slot, version, job or report."},
+    404: {
+        "model": ErrorBody,
+        "description": "Unknown symbol, macro series, slot, version, job or report.",
+    },
 }
 """The error answers most read routes document in the OpenAPI schema."""

@@ -12,7 +12,15 @@ from nexus.api._errors import HTTPError
 from nexus.api._state import AppState
 from nexus.errors import ConfigError, UnknownSymbolError
 
-__all__ = ["MAX_SYMBOLS", "known_symbols", "require_symbols", "split_symbols", "time_range"]
+__all__ = [
+    "MAX_SYMBOLS",
+    "as_utc",
+    "known_symbols",
+    "point_in_time",
+    "require_symbols",
+    "split_symbols",
+    "time_range",
+]
 
 MAX_SYMBOLS = 1000
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -84,6 +92,17 @@ def _utc(value: datetime | None, name: str) -> pd.Timestamp | None:
     return pd.Timestamp(stamp).tz_convert("UTC")
 
 
+def as_utc(value: datetime | None, name: str) -> pd.Timestamp | None:
+    """``value`` as a UTC timestamp (naive means UTC); None stays None.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is out of range (before 1970 or after 2200); ``name`` names it.
+    """
+    return _utc(value, name)
+
+
 def time_range(
     start: datetime | None, end: datetime | None
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -101,3 +120,20 @@ def time_range(
             fix="give a start earlier than the end (the range is start <= ts < end)",
         )
     return lo, hi
+
+
+def point_in_time(value: datetime | None, name: str) -> pd.Timestamp:
+    """``value`` as a UTC timestamp (naive means UTC), or now when it is None.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is out of range (before 1970 or after 2200); ``name`` names it.
+
+    Examples
+    --------
+    >>> point_in_time(datetime(2025, 1, 2, 14, 30), "as_of").isoformat()
+    '2025-01-02T14:30:00+00:00'
+    """
+    stamp = as_utc(value, name)
+    return pd.Timestamp.now(tz="UTC") if stamp is None else stamp

@@ -23,6 +23,8 @@ __all__ = [
     "domain_prediction",
     "domain_recommendation",
     "iso",
+    "maybe_number",
+    "news_rows",
     "plain",
     "prediction_rows",
     "recommendation_rows",
@@ -100,6 +102,43 @@ def prediction_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _items(text: Any) -> list[str]:
+    """A stored comma-separated list as its items (``"rss:a,,newsapi"`` -> two)."""
+    if not isinstance(text, str):
+        return []
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A non-empty string, or None for "", NaN and None."""
+    return value if isinstance(value, str) and value else None
+
+
+def news_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """News-frame rows (``NEWS_COLUMNS``) as story dicts, in frame order.
+
+    ``source`` and ``symbols`` become lists, a NaN ``sentiment`` and an empty
+    ``url`` or ``sentiment_model`` become None; the body is left out.
+    """
+    out = []
+    for row in frame.itertuples(index=False):
+        sentiment = maybe_number(row.sentiment)
+        out.append(
+            {
+                "id": str(row.id),
+                "published_at": iso(row.published_at),
+                "available_at": iso(row.available_at),
+                "headline": str(row.headline),
+                "url": _text_or_none(row.url),
+                "sentiment": sentiment,
+                "sentiment_model": _text_or_none(row.sentiment_model),
+                "sources": _items(row.source),
+                "symbols": _items(row.symbols),
+            }
+        )
+    return out
+
+
 def _json_field(text: Any, default: Any) -> Any:
     if isinstance(text, list | dict):
         return text
@@ -135,14 +174,15 @@ def recommendation_rows(
                 "confidence": _number(row.confidence),
                 "predictions": by_key.get((str(row.symbol), str(row.interval), ts), []),
                 "reasons": [str(r) for r in _json_field(row.reasons, [])],
-                "risk": {str(k): _maybe_number(v) for k, v in risk.items()},
+                "risk": {str(k): maybe_number(v) for k, v in risk.items()},
                 "vetoed": bool(row.vetoed),
             }
         )
     return out
 
 
-def _maybe_number(value: Any) -> float | None:
+def maybe_number(value: Any) -> float | None:
+    """A finite float, or None for NaN, infinities, None and what is not a number."""
     try:
         return _number(value)
     except (TypeError, ValueError):
@@ -174,7 +214,7 @@ def domain_recommendation(
         "confidence": _number(r.confidence),
         "predictions": [known.get(p) or domain_prediction(p) for p in r.predictions],
         "reasons": [str(x) for x in r.reasons],
-        "risk": {str(k): _maybe_number(v) for k, v in dict(r.risk).items()},
+        "risk": {str(k): maybe_number(v) for k, v in dict(r.risk).items()},
         "vetoed": bool(r.vetoed),
     }
 

@@ -46,13 +46,23 @@ def _intervals(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _run(ctx: typer.Context, source, *, as_json: bool, resample: str = "", target: str = ""):
+def _run(
+    ctx: typer.Context,
+    source,
+    *,
+    as_json: bool,
+    resample: str = "",
+    target: str = "",
+    scorer=None,
+):
     settings = settings_of(ctx)
     with (
         open_store(settings) as store,
         batch_progress(f"ingest {source.name}", quiet=as_json) as on_batch,
     ):
-        ingestor = Ingestor(store, resample_to=_intervals(resample), on_batch=on_batch)
+        ingestor = Ingestor(
+            store, resample_to=_intervals(resample), on_batch=on_batch, scorer=scorer
+        )
         report = ingestor.run(source, target=target)
     _print_report(report, as_json)
 
@@ -68,16 +78,30 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
             f"[dim](run {report.run_id}; see `nexus data status`)[/]"
         )
         return
+    if report.source in _FEEDS:
+        stdout.print(
+            f"[bold green]ingested[/] {report.source}: {totals['news']:,} new stories, "
+            f"{totals['macro']:,} new macro vintages, {totals['rejected']:,} rows quarantined "
+            f"[dim](run {report.run_id})[/]"
+        )
+    else:
+        _print_bars_report(report, totals)
+    if report.reasons():
+        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reasons().items())
+        stdout.print(f"  quarantine reasons: {reasons}  [dim](see `nexus data quarantine`)[/]")
+
+
+_FEEDS = frozenset({"rss", "newsapi", "fred"})  # news and macro sources: no bars
+
+
+def _print_bars_report(report: IngestReport, totals: dict) -> None:
     stdout.print(
         f"[bold green]ingested[/] {report.source}: {totals['stored']:,} new bars stored, "
         f"{totals['already_stored']:,} already stored, {totals['rejected']:,} rows quarantined, "
         f"{totals['flagged']:,} flagged, {totals['missing']:,} missing bars (gaps, not filled), "
-        f"{totals['corporate_actions']:,} corporate actions, {totals['news']:,} news items "
-        f"[dim](run {report.run_id})[/]"
+        f"{totals['corporate_actions']:,} corporate actions, {totals['news']:,} news items, "
+        f"{totals['macro']:,} macro vintages [dim](run {report.run_id})[/]"
     )
-    if report.reasons():
-        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reasons().items())
-        stdout.print(f"  quarantine reasons: {reasons}  [dim](see `nexus data quarantine`)[/]")
 
 
 @ingest_app.command("sim")
@@ -134,14 +158,32 @@ def _typed(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
-def _run_live(ctx: typer.Context, source, *, max_bars: int | None, as_json: bool) -> None:
+def _run_live(
+    ctx: typer.Context,
+    source,
+    *,
+    max_bars: int | None,
+    as_json: bool,
+    scorer=None,
+    feed: bool = False,
+) -> None:
+    """Stream ``source``; ``feed``: a news or macro feed (a line per batch, not per bar)."""
     settings = settings_of(ctx)
     # NEXUS_BUS_URL=redis://... feeds a separate engine and API
     bus = open_bus(settings.bus_url, prefix=settings.bus_prefix)
+    on_batch = _print_feed_batch if feed and not as_json else None
     with open_store(settings) as store:
-        ingestor = Ingestor(store, bus=bus)
+        ingestor = Ingestor(store, bus=bus, scorer=scorer, on_batch=on_batch)
         report = asyncio.run(_live(ingestor, bus, source, max_bars, as_json))
     _print_report(report, as_json)
+
+
+def _print_feed_batch(batch, done: int, total: int | None) -> None:
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(batch.reasons.items()))
+    stderr.print(
+        f"{batch.label}: {batch.news:,} new stories, {batch.macro:,} new vintages"
+        + (f", quarantined: {reasons}" if reasons else "")
+    )
 
 
 async def _live(ingestor: Ingestor, bus: Bus, source, max_bars, as_json) -> IngestReport:
@@ -158,7 +200,7 @@ async def _stream(ingestor: Ingestor, bus: Bus, source, max_bars, as_json) -> In
     events = bus.subscribe(TOPIC_BARS)
     printer = asyncio.create_task(_print_events(events, as_json))
     if not as_json:
-        stderr.print(f"streaming {source.name} bars live; Ctrl-C stops cleanly")
+        stderr.print(f"streaming {source.name} live; Ctrl-C stops cleanly")
     try:
         return await ingestor.run_live(source, stop=stop, max_batches=max_bars)
     finally:
@@ -263,3 +305,237 @@ def ingest_yahoo(
         period=period,
     )
     _run(ctx, YahooSource(config), as_json=as_json, target=" ".join(symbols))
+
+
+# -- news and macro feeds -------------------------------------------------------------------
+
+LiveOpt = Annotated[
+    bool, typer.Option(help="After the first fetch, keep polling and store what is new.")
+]
+PollsOpt = Annotated[
+    int | None, typer.Option(help="Live: stop after this many batches (one per feed and poll).")
+]
+RetriesOpt = Annotated[
+    int | None, typer.Option(help="Retries of a failed request (timeouts, 5xx, 429).")
+]
+ScoreOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Score unscored headlines (NEXUS_SENTIMENT_MODEL, else the finance lexicon)."
+    ),
+]
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _feed_config(
+    ctx: typer.Context, config: Path | None, typed: dict[str, object], example: str
+) -> dict[str, object]:
+    """A YAML config file as the base, with the options given on the command line on top."""
+    fields = read_yaml(config, example=example) if config else {}
+    given = {k: v for k, v in typed.items() if v not in (None, [], {}, "")}
+    return {**fields, **given}
+
+
+def _store_universe(ctx: typer.Context) -> list[str]:
+    """Every symbol the store knows: the default tickers to look for in headlines."""
+    with open_store(settings_of(ctx)) as store:
+        return sorted(set(store.series()["symbol"].astype(str)))
+
+
+def _scorer(ctx: typer.Context, score: bool):
+    if not score:
+        return None
+    from nexus.features import sentiment_scorer
+
+    return sentiment_scorer(settings_of(ctx))
+
+
+def _ingest_feed(ctx, source, *, live: bool, max_polls, as_json: bool, score: bool, target: str):
+    scorer = _scorer(ctx, score)
+    with contextlib.closing(source):
+        if live:
+            _run_live(ctx, source, max_bars=max_polls, as_json=as_json, scorer=scorer, feed=True)
+        else:
+            _run(ctx, source, as_json=as_json, target=target, scorer=scorer)
+
+
+@ingest_app.command("rss")
+def ingest_rss(
+    ctx: typer.Context,
+    feeds: Annotated[
+        list[str] | None,
+        typer.Argument(help="Feed URLs (RSS or Atom), or NAME=URL to name a feed."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML RssConfig (feeds, universe, names, ...).")
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated tickers every item is about.")
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated tickers to find in headlines; default: the store's symbols."
+        ),
+    ] = None,
+    poll_seconds: Annotated[float | None, typer.Option(help="Live: seconds between polls.")] = None,
+    available_after: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds after publication an archived item counts as known; default: "
+            "the time it was fetched (no lookahead)."
+        ),
+    ] = None,
+    live: LiveOpt = False,
+    max_polls: PollsOpt = None,
+    max_retries: RetriesOpt = None,
+    score: ScoreOpt = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest news from RSS/Atom feeds (validated, de-duplicated, scored)."""
+    from nexus.sources.rss import RssConfig, RssSource
+
+    fields = _feed_config(
+        ctx,
+        config,
+        {
+            "feeds": [_named_feed(f) for f in feeds or []],
+            "symbols": _split(symbols),
+            "universe": _split(universe),
+            "poll_seconds": poll_seconds,
+            "available_after": available_after,
+            "max_retries": max_retries,
+        },
+        "configs/news/rss.yaml",
+    )
+    if not fields.get("universe") and not fields.get("names"):
+        fields["universe"] = _store_universe(ctx)
+    source = RssSource(RssConfig(**fields))
+    target = " ".join(f.name for f in source.config.feeds)
+    _ingest_feed(
+        ctx, source, live=live, max_polls=max_polls, as_json=as_json, score=score, target=target
+    )
+
+
+def _named_feed(text: str) -> object:
+    name, sep, url = text.partition("=")
+    if sep and "://" not in name:
+        return {"name": name, "url": url}
+    return text
+
+
+@ingest_app.command("newsapi")
+def ingest_newsapi(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Argument(help="Search text; tickers are found in the articles.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML NewsApiConfig (queries, universe, ...).")
+    ] = None,
+    per_symbol: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--for", help="SYMBOL=SEARCH TEXT: one query per ticker, e.g. AAPL='Apple Inc'."
+        ),
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated tickers to find in articles; default: the store's symbols."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API root; default https://newsapi.org.")
+    ] = None,
+    max_pages: Annotated[int | None, typer.Option(help="Pages of 100 per query.")] = None,
+    poll_seconds: Annotated[float | None, typer.Option(help="Live: seconds between polls.")] = None,
+    live: LiveOpt = False,
+    max_polls: PollsOpt = None,
+    max_retries: RetriesOpt = None,
+    score: ScoreOpt = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest news from a NewsAPI-style search API (key: NEXUS_NEWSAPI_KEY)."""
+    from nexus.sources.newsapi import NewsApiConfig, NewsApiSource
+
+    queries = dict(_pair(p, "--for") for p in per_symbol or [])
+    fields = _feed_config(
+        ctx,
+        config,
+        {
+            "query": query,
+            "queries": queries,
+            "universe": _split(universe),
+            "base_url": base_url,
+            "max_pages": max_pages,
+            "poll_seconds": poll_seconds,
+            "max_retries": max_retries,
+        },
+        "configs/news/newsapi.yaml",
+    )
+    if fields.get("query") and not fields.get("universe") and not fields.get("names"):
+        fields["universe"] = _store_universe(ctx)
+    source = NewsApiSource(NewsApiConfig(**fields), settings=settings_of(ctx))
+    target = query or ",".join(queries)
+    _ingest_feed(
+        ctx, source, live=live, max_polls=max_polls, as_json=as_json, score=score, target=target
+    )
+
+
+def _pair(text: str, option: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ConfigError(
+            f"{option} {text!r} is not KEY=VALUE", fix=f"write it as {option} AAPL='Apple Inc'"
+        )
+    return key.strip(), value.strip()
+
+
+@ingest_app.command("fred")
+def ingest_fred(
+    ctx: typer.Context,
+    series: Annotated[
+        list[str] | None, typer.Argument(help="FRED series ids, e.g. CPIAUCSL UNRATE GDP.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML FredConfig.")] = None,
+    release_time: Annotated[
+        str | None,
+        typer.Option(
+            help="HH:MM New York time the series is released (e.g. 08:30); default: a "
+            "vintage counts as public at the end of its date (no lookahead)."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API root; default https://api.stlouisfed.org.")
+    ] = None,
+    poll_seconds: Annotated[float | None, typer.Option(help="Live: seconds between polls.")] = None,
+    live: LiveOpt = False,
+    max_polls: PollsOpt = None,
+    max_retries: RetriesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest every vintage of FRED series (point in time; key: NEXUS_FRED_API_KEY)."""
+    from nexus.sources.fred import FredConfig, FredSource
+
+    fields = _feed_config(
+        ctx,
+        config,
+        {
+            "series": list(series or []),
+            "release_time": release_time,
+            "base_url": base_url,
+            "poll_seconds": poll_seconds,
+            "max_retries": max_retries,
+        },
+        "configs/news/fred.yaml",
+    )
+    source = FredSource(FredConfig(**fields), settings=settings_of(ctx))
+    target = " ".join(source.config.series)
+    if live:
+        _run_live(ctx, source, max_bars=max_polls, as_json=as_json, feed=True)
+    else:
+        _run(ctx, source, as_json=as_json, target=target)

@@ -109,10 +109,20 @@ def _cell(value: Any) -> str:
 def describe_batch(report: BatchReport, done: int, total: int | None) -> str:
     """One log line for a stored batch."""
     of = f"{done}/{total}" if total else str(done)
+    if is_feed(report.stored + report.already_stored, report.news, report.macro):
+        return (
+            f"[{of}] {report.label}: {report.news:,} new stories, {report.macro:,} new "
+            f"vintages, {report.rejected:,} rejected"
+        )
     return (
         f"[{of}] {report.label}: {report.stored:,} new bars, {report.already_stored:,} already"
         f" stored, {report.rejected:,} rejected, {report.flagged:,} flagged"
     )
+
+
+def is_feed(bars: int, news: int, macro: int) -> bool:
+    """Whether an ingest brought news or macro data and no bars (a feed, not prices)."""
+    return bars == 0 and (news > 0 or macro > 0)
 
 
 @contextmanager

@@ -17,7 +17,10 @@ from nexus.client._schemas import (
     DecisionInfo,
     Health,
     JobInfo,
+    MacroSeriesInfo,
+    MacroSeriesPage,
     ModelsInfo,
+    NewsInfo,
     PredictionInfo,
     Readiness,
     RecommendationInfo,
@@ -200,6 +203,46 @@ class Client:
             start=_time(start),
             end=_time(end),
             action=None if action is None else str(action),
+            limit=limit,
+        )
+
+    # -- news and macro --------------------------------------------------------------------
+
+    def news(
+        self, symbol: str, limit: int = 20, before: datetime | str | None = None
+    ) -> list[NewsInfo]:
+        """The newest ``limit`` (1 to 200) stories mentioning ``symbol``, newest first.
+
+        ``before`` keeps only stories available before that time (for the next page,
+        pass the ``available_at`` of the last story of this one).
+        """
+        return self._get(
+            f"/api/news/{quote(symbol, safe='')}",
+            list[NewsInfo],
+            limit=limit,
+            before=_time(before),
+        )
+
+    def macro(self, *, as_of: datetime | str | None = None) -> list[MacroSeriesInfo]:
+        """Every macro series: its newest value as known at ``as_of`` (default now), the change."""
+        return self._get("/api/macro", list[MacroSeriesInfo], as_of=_time(as_of))
+
+    def macro_series(
+        self,
+        series_id: str,
+        as_of: datetime | str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> MacroSeriesPage:
+        """``series_id`` as known at ``as_of`` (default now): a point per period (``.to_frame()``).
+
+        Each period holds its newest vintage released by ``as_of`` and the list of
+        its vintages released by then; nothing released later is shown.
+        """
+        return self._get(
+            f"/api/macro/{quote(series_id, safe='')}",
+            MacroSeriesPage,
+            as_of=_time(as_of),
             limit=limit,
         )
 

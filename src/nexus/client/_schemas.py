@@ -11,7 +11,7 @@ with :func:`parse_message`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -33,9 +33,14 @@ __all__ = [
     "Health",
     "HeartbeatMessage",
     "JobInfo",
+    "MacroPoint",
+    "MacroSeriesInfo",
+    "MacroSeriesPage",
+    "MacroVintage",
     "ModelMessage",
     "ModelsChangedEvent",
     "ModelsInfo",
+    "NewsInfo",
     "PingRequest",
     "PongMessage",
     "PredictionInfo",
@@ -154,6 +159,90 @@ class RecommendationInfo(_Wire):
             risk={k: v for k, v in self.risk.items() if v is not None},
             vetoed=self.vetoed,
         )
+
+
+# -- news and macro ------------------------------------------------------------------------
+
+
+class NewsInfo(_Wire):
+    """One stored story: its headline, when it became known, its sentiment and its feeds."""
+
+    id: str
+    published_at: datetime = Field(description="When the story says it was published (UTC).")
+    available_at: datetime = Field(
+        description="When Nexus could first have read it (UTC): the time point-in-time joins use."
+    )
+    headline: str
+    url: str | None = Field(None, description="Link to the story; null when none is known.")
+    sentiment: float | None = Field(
+        None, description="Below 0 negative, above 0 positive; null when unscored."
+    )
+    sentiment_model: str | None = Field(
+        None, description="The scorer that made ``sentiment`` (``name@version``); null if none."
+    )
+    sources: list[str] = Field(description="Every feed that carried the story.")
+    symbols: list[str] = Field(description="Every symbol the story mentions.")
+
+
+class MacroVintage(_Wire):
+    """One published value of a macro period (a first release or a revision)."""
+
+    value: float | None
+    released_at: datetime = Field(description="When this value became public (UTC).")
+    source: str
+
+
+class MacroPoint(_Wire):
+    """One period of a macro series as known at a time: the newest vintage released by then."""
+
+    period: date = Field(description="The first day of the month, quarter or year it measures.")
+    value: float | None
+    released_at: datetime = Field(description="When this value became public (UTC).")
+    source: str
+    vintages: list[MacroVintage] = Field(
+        description="Every value of the period released by then, oldest first."
+    )
+
+
+class MacroSeriesInfo(_Wire):
+    """A macro series: its newest value as known at a time, and the change on the period before."""
+
+    series_id: str
+    period: date = Field(description="The newest period known.")
+    value: float | None = Field(description="Its newest released value.")
+    released_at: datetime = Field(description="When that value became public (UTC).")
+    previous_period: date | None = Field(None, description="The period before, if known.")
+    previous: float | None = Field(None, description="Its value as known at the same time.")
+    change: float | None = Field(None, description="``value - previous``.")
+    periods: int = Field(description="Periods known.")
+    vintages: int = Field(description="Values released (first releases and revisions).")
+    source: str
+
+
+class MacroSeriesPage(_Wire):
+    """A macro series as it was known at ``as_of``: one point per period, oldest first."""
+
+    series_id: str
+    as_of: datetime
+    observations: list[MacroPoint]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The points as a frame: ``period, value, released_at, source, vintages`` (a count)."""
+        frame = pd.DataFrame(
+            [
+                {
+                    "period": p.period,
+                    "value": p.value,
+                    "released_at": p.released_at,
+                    "source": p.source,
+                    "vintages": len(p.vintages),
+                }
+                for p in self.observations
+            ],
+            columns=["period", "value", "released_at", "source", "vintages"],
+        )
+        frame["released_at"] = pd.to_datetime(frame["released_at"], utc=True)
+        return frame
 
 
 # -- models --------------------------------------------------------------------------------

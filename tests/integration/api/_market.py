@@ -13,6 +13,8 @@ from nexus.domain import (
     Bar,
     Prediction,
     Recommendation,
+    macro_frame,
+    news_frame,
     predictions_frame,
     recommendations_frame,
 )
@@ -36,7 +38,80 @@ def seed_store(path: Path) -> DuckDBStore:
     times = sorted(store.read_bars(list(SYMBOLS), "1m")["ts"].unique())[-SIGNAL_TIMES:]
     recs = [recommendation(s, ts, i) for i, ts in enumerate(times) for s in SYMBOLS]
     store.write(WriteBatch(**signal_frames(recs)))
+    seed_context(store)
     return store
+
+
+SCORER = "finbert@1.0"
+UNSAFE_HEADLINE = '<img src=x onerror="alert(1)"> SIM00 & SIM02 "merge" talks'
+
+
+def _story(story_id: str, minute: int, headline: str, symbols: str, **fields: object) -> dict:
+    """A story made available at 21:MM UTC on 2025-01-03, after the simulated market closed."""
+    at = pd.Timestamp(f"2025-01-03T21:{minute:02d}:00Z")
+    return {
+        "id": story_id,
+        "published_at": at - pd.Timedelta(minutes=1),
+        "available_at": at,
+        "headline": headline,
+        "symbols": symbols,
+        "body": f"{headline}. More text.",
+        "url": "",
+        "sentiment": float("nan"),
+        "sentiment_model": "",
+        "source": "rss:wire",
+        **fields,
+    }
+
+
+NEWS = (
+    _story(
+        "n1",
+        5,
+        "SIM00 beats estimates",
+        "SIM00",
+        url="https://news.example/n1",
+        sentiment=0.8,
+        sentiment_model=SCORER,
+        source="rss:reuters",
+    ),
+    _story("n2", 10, "SIM00 faces a probe", "SIM00", sentiment=-0.6, sentiment_model=SCORER),
+    _story("n3", 20, UNSAFE_HEADLINE, "SIM00,SIM02"),  # unscored
+    _story("n4", 1, "SIM01 opens a new plant", "SIM01", sentiment=0.1, sentiment_model=SCORER),
+)
+"""Stories for the news endpoints; ``n1`` is carried again by ``newsapi``, mentioning SIM01."""
+NEWS_AGAIN = _story(
+    "n1", 7, "SIM00 beats estimates", "SIM01", url="https://news.example/n1", source="newsapi"
+)
+
+
+def _vintage(series: str, period: str, released: str, value: float) -> dict:
+    return {
+        "series_id": series,
+        "period": pd.Timestamp(period).date(),
+        "realtime_start": pd.Timestamp(released, tz="UTC"),
+        "value": value,
+        "source": "test",
+    }
+
+
+MACRO = (
+    _vintage("TEST_CPI", "2024-11-01", "2024-12-12T13:30", 315.0),
+    _vintage("TEST_CPI", "2024-11-01", "2025-01-13T13:30", 315.4),  # the revision
+    _vintage("TEST_CPI", "2024-12-01", "2025-01-02T13:30", 316.0),
+    _vintage("TEST_CPI", "2024-12-01", "2025-02-03T13:30", 316.2),
+    _vintage("TEST_RATE", "2024-12-01", "2025-01-02T14:00", 4.33),
+)
+"""Macro vintages: TEST_CPI's November is revised on 2025-01-13 13:30 UTC."""
+REVISED_AT = pd.Timestamp("2025-01-13T13:30:00Z")
+
+
+def seed_context(store: DuckDBStore) -> None:
+    """Write :data:`NEWS` (``n1`` twice, from two feeds) and :data:`MACRO` into ``store``."""
+    store.write(
+        WriteBatch(news=news_frame(pd.DataFrame(NEWS)), macro=macro_frame(pd.DataFrame(MACRO)))
+    )
+    store.write(WriteBatch(news=news_frame(pd.DataFrame([NEWS_AGAIN]))))
 
 
 def prediction(symbol: str, ts: datetime, slot: str, p_up: float) -> Prediction:

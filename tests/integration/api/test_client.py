@@ -15,6 +15,9 @@ from nexus.bus import TOPIC_BARS, BarsClosed
 from nexus.client import (
     BarMessage,
     Client,
+    MacroSeriesInfo,
+    MacroSeriesPage,
+    NewsInfo,
     PongMessage,
     RecommendationInfo,
     SnapshotMessage,
@@ -23,7 +26,7 @@ from nexus.client import (
 from nexus.domain import Action, Interval, Recommendation
 from nexus.errors import AuthError, ConfigError, RegistryError, SourceError, UnknownSymbolError
 from nexus.store import DuckDBStore
-from tests.integration.api._market import SLOTS, SYMBOLS, bar
+from tests.integration.api._market import REVISED_AT, SCORER, SLOTS, SYMBOLS, bar
 from tests.integration.api.conftest import API_KEY, World
 
 
@@ -57,6 +60,50 @@ def test_typed_market_reads(client: Client, store: DuckDBStore) -> None:
     history = client.recommendations("SIM00", action=Action.BUY)
     assert history
     assert {r.action for r in history} == {Action.BUY}
+
+
+def test_typed_news(client: Client) -> None:
+    stories = [s for s in client.news("SIM00") if s.id in {"n1", "n2", "n3"}]
+    assert all(isinstance(s, NewsInfo) for s in stories)
+    assert [s.id for s in stories] == ["n3", "n2", "n1"]
+    n3, _, n1 = stories
+    assert (n1.sentiment, n1.sentiment_model, n1.sources) == (
+        0.8,
+        SCORER,
+        ["newsapi", "rss:reuters"],
+    )
+    assert n1.available_at == datetime.fromisoformat("2025-01-03T21:05:00+00:00")
+    assert (n3.sentiment, n3.sentiment_model, n3.url) == (None, None, None)
+    [older] = client.news("SIM00", limit=1, before=stories[1].available_at)
+    assert older.id == "n1"
+    assert client.news("SIM00", before="2024-12-31T00:00:00Z") == []
+    with pytest.raises(UnknownSymbolError, match="'NOPE'"):
+        client.news("NOPE")
+    with pytest.raises(ConfigError, match="limit"):
+        client.news("SIM00", limit=500)
+
+
+def test_typed_macro(client: Client) -> None:
+    series = {s.series_id: s for s in client.macro()}
+    cpi = series["TEST_CPI"]
+    assert isinstance(cpi, MacroSeriesInfo)
+    assert (cpi.value, cpi.previous, cpi.change, cpi.vintages) == (316.2, 315.4, 0.8, 4)
+    at_revision = {s.series_id: s for s in client.macro(as_of=REVISED_AT.to_pydatetime())}
+    cpi = at_revision["TEST_CPI"]  # December's first release; November just revised
+    assert (cpi.value, cpi.previous, cpi.change) == (316.0, 315.4, 0.6)
+    first = client.macro_series("TEST_CPI", REVISED_AT.to_pydatetime() - timedelta(seconds=1))
+    assert isinstance(first, MacroSeriesPage)
+    assert [p.value for p in first.observations] == [315.0, 316.0]
+    revised = client.macro_series("TEST_CPI", as_of=REVISED_AT.isoformat())
+    assert [v.value for v in revised.observations[0].vintages] == [315.0, 315.4]
+    frame = client.macro_series("TEST_CPI").to_frame()
+    assert list(frame.columns) == ["period", "value", "released_at", "source", "vintages"]
+    assert frame["value"].tolist() == [315.4, 316.2]
+    assert str(frame["released_at"].dt.tz) == "UTC"
+    assert len(client.macro_series("TEST_CPI", limit=1).observations) == 1
+    with pytest.raises(UnknownSymbolError, match=r"'NOPE'.*GET /api/macro") as caught:
+        client.macro_series("NOPE")
+    assert caught.value.status_code == 404
 
 
 def test_typed_models_and_operations(client: Client) -> None:

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 import nexus.sources.simulator as simulator
-from nexus.domain import BAR_COLUMNS, NEWS_COLUMNS, Interval, Sessions
+from nexus.domain import BAR_COLUMNS, MACRO_COLUMNS, NEWS_COLUMNS, Interval, Sessions
 from nexus.errors import ConfigError
 from nexus.sources import LiveSource, Source
 from nexus.sources.simulator import (
@@ -453,3 +453,141 @@ def test_live_stream_resumes_after_since() -> None:
     expected = expected.sort_values(["ts", "symbol"], kind="stable").reset_index(drop=True)
     assert len(expected) == len(live) == 120
     pd.testing.assert_frame_equal(live, expected)
+
+
+# --------------------------------------------------------------------------- macro
+
+MACRO = SimulatorConfig(symbols=2, sectors=1, sessions=250, interval="1d", seed=3)
+
+
+@pytest.fixture(scope="module")
+def macro_market() -> SimulatedMarket:
+    return simulate(MACRO)
+
+
+def _span(market: SimulatedMarket) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first bar's open and the last bar's close (1d bars: 16:00 New York)."""
+    last = market.bars["ts"].max().tz_localize(None) + pd.Timedelta(hours=16)
+    return market.bars["ts"].min(), last.tz_localize("America/New_York").tz_convert("UTC")
+
+
+def test_macro_series_come_with_the_market_deterministically(
+    macro_market: SimulatedMarket,
+) -> None:
+    macro = macro_market.macro
+    assert SimulatorConfig().macro is True
+    assert list(macro.columns) == list(MACRO_COLUMNS)
+    assert set(macro["series_id"]) == {"SIM_CPI", "SIM_GDP", "SIM_RATE"}
+    assert set(macro["source"]) == {"simulator"}
+    assert macro["realtime_start"].is_monotonic_increasing
+    assert not macro.duplicated(["series_id", "period", "realtime_start"]).any()
+    pd.testing.assert_frame_equal(macro, simulate(MACRO).macro)
+    other = simulate(MACRO.model_copy(update={"seed": 4})).macro
+    assert not np.allclose(macro["value"], other["value"])
+
+
+def test_macro_values_are_plausible(macro_market: SimulatedMarket) -> None:
+    value = macro_market.macro.groupby("series_id")["value"]
+    assert value.min().between(0.0, 1e6).all()
+    cpi = macro_market.macro.query("series_id == 'SIM_CPI'").drop_duplicates("period", keep="last")
+    monthly = cpi["value"].pct_change().dropna()
+    assert monthly.abs().max() < 0.02
+    assert 0.0 < monthly.mean() < 0.006
+    rate = macro_market.macro.query("series_id == 'SIM_RATE'")["value"]
+    assert rate.between(0.0, 10.0).all()
+    gdp = macro_market.macro.query("series_id == 'SIM_GDP'")["value"]
+    assert gdp.between(20_000, 50_000).all()
+
+
+def test_each_period_is_released_after_it_ends_then_revised(
+    macro_market: SimulatedMarket,
+) -> None:
+    macro = macro_market.macro
+    period = pd.to_datetime(macro["period"])
+    months = macro["series_id"].map({"SIM_CPI": 1, "SIM_GDP": 3, "SIM_RATE": 1})
+    ends = [p + pd.DateOffset(months=m) for p, m in zip(period, months, strict=True)]
+    released = macro["realtime_start"].dt.tz_localize(None)
+    assert (released >= pd.DatetimeIndex(ends)).all()
+    vintages = macro.groupby(["series_id", "period"])["realtime_start"].agg(["count", "min", "max"])
+    assert vintages["count"].max() == 2
+    both = vintages[vintages["count"] == 2]
+    assert len(both) >= 20
+    assert ((both["max"] - both["min"]) >= pd.Timedelta(days=29, hours=23)).all()  # DST
+    revised = macro.groupby(["series_id", "period"])["value"].agg(lambda v: v.nunique() > 1)
+    assert revised.groupby(level=0).sum().min() >= 2  # every series revises some values
+
+
+def test_macro_is_released_at_new_york_times_on_weekdays(macro_market: SimulatedMarket) -> None:
+    macro = macro_market.macro
+    local = macro["realtime_start"].dt.tz_convert("America/New_York")
+    clock = local.dt.strftime("%H:%M").groupby(macro["series_id"]).unique()
+    assert {k: sorted(v) for k, v in clock.items()} == {
+        "SIM_CPI": ["08:30"],
+        "SIM_GDP": ["08:30"],
+        "SIM_RATE": ["09:00"],
+    }
+    assert (local.dt.day_of_week < 5).all()
+    assert set(local.dt.tz_convert("UTC").dt.strftime("%H:%M")) == {
+        "12:30",
+        "13:30",
+        "13:00",
+        "14:00",
+    }  # summer and winter time
+
+
+def test_nothing_is_released_outside_the_simulated_sessions(
+    macro_market: SimulatedMarket,
+) -> None:
+    first, last = _span(macro_market)
+    released = macro_market.macro["realtime_start"]
+    assert released.min() > first
+    assert released.max() <= last
+    short = simulate(MACRO.model_copy(update={"sessions": 100}))
+    first, last = _span(short)
+    assert short.macro["realtime_start"].max() <= last
+    expected = macro_market.macro[macro_market.macro["realtime_start"] <= last]
+    pd.testing.assert_frame_equal(short.macro, expected.reset_index(drop=True))  # a prefix
+
+
+def test_macro_changes_no_bar_news_or_action(actions_market: SimulatedMarket) -> None:
+    off = simulate(ACTIONS_CONFIG.model_copy(update={"macro": False}))
+    for frame in ("bars", "truth", "news", "corporate_actions", "symbols"):
+        pd.testing.assert_frame_equal(getattr(off, frame), getattr(actions_market, frame))
+    assert off.macro.empty
+    assert list(off.macro.columns) == list(MACRO_COLUMNS)
+    assert len(actions_market.macro) > 0
+
+
+def test_fetch_carries_the_macro_vintages_once(macro_market: SimulatedMarket) -> None:
+    batches = list(SimulatorSource(MACRO).fetch())
+    pd.testing.assert_frame_equal(batches[0].macro, macro_market.macro)
+    assert all(b.macro is None for b in batches[1:])
+    off = list(SimulatorSource(MACRO.model_copy(update={"macro": False})).fetch())
+    assert all(b.macro is None for b in off)
+    for on_batch, off_batch in zip(batches, off, strict=True):
+        pd.testing.assert_frame_equal(on_batch.bars, off_batch.bars)
+        pd.testing.assert_frame_equal(on_batch.news, off_batch.news)
+
+
+def test_live_macro_arrives_with_the_first_bar_closing_after_its_release() -> None:
+    config = SimulatorConfig(symbols=2, sectors=1, sessions=20, interval="1h", seed=3)
+    batches, _ = _collect(SimulatorSource(config), 7 * 45)
+    longer = simulate(config.model_copy(update={"sessions": 70}))
+    live = [b for b in batches if b.macro is not None]
+    assert len(live) >= 3
+    got = pd.concat([b.macro for b in live], ignore_index=True)
+    history_end = _span(simulate(config))[1]
+    window = longer.macro[
+        (longer.macro["realtime_start"] > history_end)
+        & (longer.macro["realtime_start"] <= pd.Timestamp(batches[-1].label) + pd.Timedelta("1h"))
+    ]
+    pd.testing.assert_frame_equal(got, window.reset_index(drop=True))
+    opens = [pd.Timestamp(b.label) for b in batches]
+    for i, b in enumerate(batches):  # released since the bar before closed, by this one's close
+        if b.macro is not None:
+            assert (b.macro["realtime_start"] > (opens[i - 1] if i else history_end)).all()
+            assert (b.macro["realtime_start"] <= opens[i] + pd.Timedelta("1h")).all()
+    off, _ = _collect(SimulatorSource(config.model_copy(update={"macro": False})), 40)
+    assert all(b.macro is None for b in off)
+    for on_batch, off_batch in zip(batches, off, strict=False):
+        pd.testing.assert_frame_equal(on_batch.bars, off_batch.bars)

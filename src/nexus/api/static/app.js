@@ -5,12 +5,16 @@
  * public REST and WebSocket contract (docs/api.md):
  *
  *   GET /api/symbols, /api/bars/{symbol}, /api/predictions/latest,
- *   /api/recommendations/latest, /api/recommendations, /api/models, /api/reports
+ *   /api/recommendations/latest, /api/recommendations, /api/models, /api/reports,
+ *   /api/news/{symbol}, /api/macro
  *   WS  /ws/stream?symbols=...   snapshot, bar, prediction, recommendation, model, alert,
  *                                heartbeat, pong, error
  *
  * window.nexusState holds counters that tests wait on (bars on the chart, last bar time,
- * last recommendation time, WebSocket messages received, ...).
+ * last recommendation time, WebSocket messages received, headlines shown, ...).
+ *
+ * Text from the server (headlines above all: they are untrusted input) is only ever set
+ * as textContent or attribute values, never parsed as HTML; links are http(s) only.
  */
 (() => {
   'use strict';
@@ -23,6 +27,8 @@
   const BACKOFF_MAX_MS = 8000;
   const STALE_MS = 45000;      // no message for this long (3 heartbeats): reconnect
   const ALERT_MS = 30000;
+  const NEWS_ROWS = 20;               // headlines shown for the selected symbol
+  const CONTEXT_REFRESH_MS = 60000;   // headlines and macro series are polled this often
 
   const COLORS = {
     up: '#26a69a', down: '#ef5350', upVol: 'rgba(38,166,154,0.45)',
@@ -48,6 +54,7 @@
     lastBarTs: null, lastBarMs: null, lastRecTs: null, lastRecMs: null, lastPredTs: null, wsMessages: 0, byType: {},
     connects: 0, connected: false, symbol: null, interval: null, recRows: 0, renders: 0, renderMs: 0,
     modelsLoaded: 0, reportsLoaded: 0, errors: [],
+    newsLoads: 0, newsSymbol: null, newsItems: 0, newsIds: [], macroLoads: 0, macroSeries: 0,
   };
   window.nexusState = test;
 
@@ -59,6 +66,7 @@
     recs: {}, preds: {}, slots: [],
     ws: null, wsSymbols: new Set(), backoff: BACKOFF_MIN_MS, retryTimer: null,
     watchdog: null, everOpened: false, modelTimer: null, alertTimer: null, tailTimer: null,
+    newsSeen: { symbol: null, ids: new Set() }, contextTimer: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -186,6 +194,7 @@
       .filter(Boolean).join(' · ');
     $('pred-symbol').textContent = state.symbol || '';
     $('recs-symbol').textContent = state.symbol || '';
+    $('news-symbol').textContent = state.symbol || '';
     $('chart-sub').textContent = `${state.symbol || ''} · ${state.interval || ''}`;
     $('tz-label').textContent = `${state.tz} (${tzShort(state.tz)})`;
     document.title = `${state.symbol} · Nexus`;
@@ -201,7 +210,10 @@
     const url = new URL(window.location.href);
     url.searchParams.set('symbol', symbol);
     window.history.replaceState(null, '', url);
-    if (previous && previous !== symbol) resubscribe();
+    if (previous && previous !== symbol) {
+      resubscribe();
+      newsMessage('loading…');
+    }
     await loadSymbol();
   }
 
@@ -276,7 +288,9 @@
     const { symbol, interval } = state;
     state.buffer = []; // live bars that arrive while the history loads wait here
     const path = `/api/bars/${encodeURIComponent(symbol)}?interval=${encodeURIComponent(interval)}&limit=${HISTORY_LIMIT}`;
-    const side = Promise.all([loadSignals(symbol).catch(report), loadRecTable(symbol).catch(report)]);
+    const side = Promise.all([
+      loadSignals(symbol).catch(report), loadRecTable(symbol).catch(report), refreshNews(symbol),
+    ]);
     let history;
     try {
       history = await getJSON(path);
@@ -678,7 +692,7 @@
       el('td', { class: 'mono', text: fmtShortTime(rec.ts), title: fmtTime(rec.ts) }),
       action,
       el('td', { class: 'num', text: pct(rec.confidence) }),
-      el('td', { class: 'mono', text: modelSummary(rec) || '—' }),
+      el('td', { class: 'mono models-cell', text: modelSummary(rec) || '—' }),
       el('td', { class: 'reasons-cell', text: (rec.reasons || []).join('; ') }));
   }
 
@@ -702,6 +716,143 @@
     body.prepend(recRow(rec, true));
     while (body.rows.length > REC_ROWS) body.deleteRow(-1);
     test.recRows = body.rows.length;
+  }
+
+  // -- headlines -------------------------------------------------------------------------
+
+  const SENTIMENT_RGB = { neutral: [120, 128, 142], up: [38, 166, 154], down: [239, 83, 80] };
+
+  /** A colour from red (-1 and below) through grey (0) to green (+1 and above). */
+  function sentimentColor(score) {
+    const t = Math.max(-1, Math.min(1, score));
+    const end = t >= 0 ? SENTIMENT_RGB.up : SENTIMENT_RGB.down;
+    const k = Math.abs(t);
+    const rgb = SENTIMENT_RGB.neutral.map((grey, i) => Math.round(grey + (end[i] - grey) * k));
+    return `rgb(${rgb.join(', ')})`;
+  }
+
+  function sentimentBadge(story) {
+    const score = story.sentiment;
+    if (typeof score !== 'number' || !Number.isFinite(score)) {
+      return el('span', { class: 'senti', 'data-scored': 'false', title: 'not scored', text: '—' });
+    }
+    const text = `${score > 0 ? '+' : ''}${score.toFixed(2)}`;
+    const by = story.sentiment_model ? `scored by ${story.sentiment_model}` : 'scorer unknown';
+    return el('span', {
+      class: 'senti', 'data-scored': 'true', 'data-sentiment': String(score),
+      style: `background: ${sentimentColor(score)}`, title: `sentiment ${text} · ${by}`, text,
+    });
+  }
+
+  /** The story's link if it is http(s) (a story's URL is untrusted input), else null. */
+  function safeUrl(url) {
+    if (!url) return null;
+    try {
+      const parsed = new URL(url, window.location.href);
+      return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function newsItem(story, fresh) {
+    const href = safeUrl(story.url);
+    const text = story.headline || '(no headline)';
+    const headline = href
+      ? el('a', { class: 'news-headline', href, target: '_blank', rel: 'noopener noreferrer nofollow', text })
+      : el('span', { class: 'news-headline', text });
+    const when = story.published_at || story.available_at;
+    const ms = Date.parse(when);
+    return el('li', { class: `news-item${fresh ? ' new' : ''}`, 'data-id': story.id },
+      el('time', {
+        class: 'news-time', datetime: when, text: Number.isNaN(ms) ? '—' : wall(ms).slice(5, 16),
+        title: `published ${fmtTime(story.published_at)} · available ${fmtTime(story.available_at)}`,
+      }),
+      sentimentBadge(story),
+      el('span', { class: 'news-text' }, headline,
+        el('span', { class: 'news-sources', text: (story.sources || []).join(' · ') || 'source unknown' })));
+  }
+
+  function newsMessage(text) {
+    $('news-list').replaceChildren(el('li', { class: 'news-empty muted small', text }));
+    $('news-info').textContent = '';
+  }
+
+  /** The newest headlines of ``symbol``; stories not shown before for it are highlighted. */
+  async function loadNews(symbol) {
+    const stories = await getJSON(`/api/news/${encodeURIComponent(symbol)}?limit=${NEWS_ROWS}`);
+    if (symbol !== state.symbol) return; // another symbol was chosen meanwhile
+    const seen = state.newsSeen.symbol === symbol ? state.newsSeen.ids : null;
+    if (stories.length) {
+      $('news-list').replaceChildren(...stories.map((s) => newsItem(s, seen !== null && !seen.has(s.id))));
+      $('news-info').textContent = `newest ${stories.length}`;
+    } else {
+      newsMessage(`No headlines for ${symbol} yet`);
+    }
+    state.newsSeen = { symbol, ids: new Set(stories.map((s) => s.id)) };
+    Object.assign(test, {
+      newsSymbol: symbol, newsItems: stories.length, newsIds: stories.map((s) => s.id),
+      newsLoads: test.newsLoads + 1,
+    });
+  }
+
+  function refreshNews(symbol = state.symbol) {
+    if (!symbol) return Promise.resolve();
+    return loadNews(symbol).catch((error) => {
+      report(error);
+      if (symbol === state.symbol && test.newsSymbol !== symbol) newsMessage('Headlines unavailable');
+    });
+  }
+
+  // -- macro series ----------------------------------------------------------------------
+
+  function fmtValue(value) {
+    return typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 3 }) : '—';
+  }
+
+  function fmtChange(change) {
+    if (typeof change !== 'number') return '—';
+    if (change === 0) return '0';
+    return `${change > 0 ? '+' : '-'}${fmtValue(Math.abs(change))}`;
+  }
+
+  function macroRow(series) {
+    const { change } = series;
+    const direction = typeof change !== 'number' || change === 0 ? '' : change > 0 ? ' chg-up' : ' chg-down';
+    const released = Date.parse(series.released_at);
+    return el('tr', { 'data-series': series.series_id },
+      el('td', {
+        class: 'series', text: series.series_id,
+        title: `${series.series_id} · ${series.source} · ${series.periods} periods, ${series.vintages} releases`,
+      }),
+      el('td', { text: String(series.period).slice(0, 7), title: `the period from ${series.period}` }),
+      el('td', { class: 'num', text: fmtValue(series.value) }),
+      el('td', {
+        class: `num${direction}`, text: fmtChange(change),
+        title: series.previous_period ? `${series.previous_period}: ${fmtValue(series.previous)}` : 'no earlier period',
+      }),
+      el('td', {
+        text: Number.isNaN(released) ? '—' : wall(released).slice(0, 10),
+        title: `released ${fmtTime(series.released_at)}`,
+      }));
+  }
+
+  async function loadMacro() {
+    try {
+      const series = await getJSON('/api/macro');
+      const rows = series.length ? series.map(macroRow)
+        : [el('tr', { class: 'empty-row' }, el('td', { colspan: '5', text: 'No macro series in the store yet' }))];
+      $('macro-table').tBodies[0].replaceChildren(...rows);
+      test.macroSeries = series.length;
+      test.macroLoads += 1;
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function refreshContext() {
+    refreshNews();
+    loadMacro();
   }
 
   // -- model panel and reports -----------------------------------------------------------
@@ -882,6 +1033,7 @@
     loadSymbol();
     loadModels();
     loadReports();
+    loadMacro();
   }
 
   /** The newest few bars of the chart's interval again from the store (it resamples). */
@@ -980,8 +1132,11 @@
     }
     loadModels();
     loadReports();
+    loadMacro();
+    state.contextTimer = setInterval(refreshContext, CONTEXT_REFRESH_MS);
     if (!symbols.length) {
       $('chart').textContent = 'The store holds no symbols yet: run `nexus ingest sim` or `nexus up`.';
+      newsMessage('No headlines: the store holds no symbols yet');
       return;
     }
     state.symbol = initialSymbol();

@@ -194,6 +194,11 @@ class SimulatorConfig(FrozenConfig):
         exchange-calendars name of the trading calendar.
     params : MarketParams
         The market's numbers.
+    macro : bool
+        Also emit the simulated macro series (``SIM_CPI``, ``SIM_GDP``,
+        ``SIM_RATE``) with their release times and revisions; see
+        :mod:`nexus.sources.simulator._macro`. They draw from their own random
+        streams: the bars, news and corporate actions are the same either way.
 
     Examples
     --------
@@ -217,6 +222,7 @@ class SimulatorConfig(FrozenConfig):
     alpha: float = 0.05
     calendar: str = DEFAULT_CALENDAR
     params: MarketParams = MarketParams()
+    macro: bool = True
 
     @model_validator(mode="before")
     @classmethod

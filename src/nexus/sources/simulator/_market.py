@@ -79,6 +79,11 @@ Determinism. The per-symbol constants come from the stream
 one session to the next (variance, EMA, regime, last close, shares, last date) is a
 function of the earlier sessions only. History of ``N`` sessions is therefore a
 prefix of history of ``N + j`` sessions, and the live stream equals history.
+
+Macro series. With ``config.macro`` the market also publishes ``SIM_CPI``,
+``SIM_GDP`` and ``SIM_RATE`` vintages (:mod:`nexus.sources.simulator._macro`),
+drawn from streams of their own, so nothing above depends on them. History holds
+those released after the first bar opens and by the last bar's close.
 """
 
 from __future__ import annotations
@@ -99,15 +104,18 @@ from scipy.signal import lfilter
 
 from nexus.domain import (
     ACTION_COLUMNS,
+    MACRO_COLUMNS,
     NEWS_COLUMNS,
     Interval,
     Sessions,
     actions_frame,
     bars_frame,
+    macro_frame,
     news_frame,
 )
 from nexus.errors import ConfigError
 from nexus.sources.simulator._config import MarketParams, SimulatorConfig
+from nexus.sources.simulator._macro import macro_of
 
 __all__ = [
     "SOURCE",
@@ -118,6 +126,7 @@ __all__ = [
     "actions_of",
     "bars_and_truth",
     "iter_sessions",
+    "macro_between",
     "make_universe",
     "news_of",
     "simulate",
@@ -285,6 +294,10 @@ class SimulatedMarket:
         ``NEWS_COLUMNS``; ``sentiment`` is the latent sentiment that moved the price.
     symbols : DataFrame, shape (n, 5)
         ``symbol, calendar, kind, description, source``; kind ``"simulated"``.
+    macro : DataFrame, shape (v, 5)
+        ``MACRO_COLUMNS``: the vintages of the simulated macro series released
+        after the first bar opens and by the last bar's close, by realtime_start;
+        empty when ``config.macro`` is off.
     """
 
     config: SimulatorConfig
@@ -293,6 +306,7 @@ class SimulatedMarket:
     corporate_actions: pd.DataFrame
     news: pd.DataFrame
     symbols: pd.DataFrame
+    macro: pd.DataFrame
 
 
 def simulate(config: SimulatorConfig) -> SimulatedMarket:
@@ -326,6 +340,7 @@ def simulate(config: SimulatorConfig) -> SimulatedMarket:
         corporate_actions=actions_of(universe, results),
         news=news_of(config, universe, results),
         symbols=symbols_frame(config, universe),
+        macro=macro_between(config, results[0].info.ts[0], results[-1].info.end[-1]),
     )
 
 
@@ -693,7 +708,9 @@ def bars_and_truth(
 
 
 def _market_key(config: SimulatorConfig) -> str:
-    payload = json.dumps(config.model_dump(mode="json", exclude={"sessions"}), sort_keys=True)
+    # ``macro`` changes no news item: it is left out, so ids stay those of a config without it
+    fields = config.model_dump(mode="json", exclude={"sessions", "macro"})
+    payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -716,6 +733,8 @@ def _news_rows(key: str, universe: Universe, result: SessionResult) -> Iterator[
             ),
             "url": "",
             "sentiment": float(result.news_sentiment[e]),
+            # the planted sentiment that moved the price, not a scorer's reading
+            "sentiment_model": "simulator-latent",
             "source": SOURCE,
         }
 
@@ -746,3 +765,18 @@ def actions_of(universe: Universe, results: Sequence[SessionResult]) -> pd.DataF
     frame = pd.DataFrame(rows, columns=list(ACTION_COLUMNS[:-1])).assign(source=SOURCE)
     frame = frame.sort_values(["ex_date", "symbol"], kind="stable")
     return actions_frame(frame)
+
+
+def macro_between(
+    config: SimulatorConfig, after: np.datetime64, until: np.datetime64
+) -> pd.DataFrame:
+    """The macro vintages released in ``(after, until]`` (naive UTC); none without ``config.macro``.
+
+    Returns
+    -------
+    DataFrame, shape (v, 5)
+        ``MACRO_COLUMNS``, source ``"simulator"``, sorted by realtime_start.
+    """
+    if not config.macro:
+        return macro_frame(pd.DataFrame({c: [] for c in MACRO_COLUMNS}))
+    return macro_of(config, after, until, source=SOURCE)

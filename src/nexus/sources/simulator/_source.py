@@ -21,6 +21,7 @@ from nexus.sources.simulator._market import (
     actions_of,
     bars_and_truth,
     iter_sessions,
+    macro_between,
     make_universe,
     news_of,
     simulate,
@@ -113,7 +114,9 @@ class SimulatorSource:
     def fetch(self, *, since: Since = None) -> Iterator[SourceBatch]:
         """Yield one batch per symbol: its bars, corporate actions and news.
 
-        The first batch also carries the ``symbols`` table. When ``since`` maps a
+        The first batch also carries the ``symbols`` table and, with
+        ``config.macro``, every macro vintage of the history (all of them, whatever
+        ``since`` says: the store keeps each vintage once). When ``since`` maps a
         symbol to a time, that symbol's bars at or before it are left out, and so
         are its news published and actions effective at or before it.
 
@@ -141,6 +144,7 @@ class SimulatorSource:
                 bars=bars.reset_index(drop=True),
                 corporate_actions=actions.reset_index(drop=True),
                 news=news.reset_index(drop=True),
+                macro=market.macro if i == 0 and self.config.macro else None,
                 symbols=market.symbols if i == 0 else None,
             )
 
@@ -156,9 +160,11 @@ class SimulatorSource:
         Without ``since`` the stream starts with the first session after the
         configured history; with ``since`` it resumes right after the newest time
         in it. Each batch holds every symbol's bar for one timestamp, the news
-        published in that bar and, on a session's first bar, the corporate actions
-        effective at its open (the first batch also carries ``symbols``). Before
-        each bar it sleeps the bar's length divided by ``speed``. The bars equal
+        published in that bar, on a session's first bar the corporate actions
+        effective at its open (the first batch also carries ``symbols``) and, with
+        ``config.macro``, the macro vintages released after the previous bar's
+        close and by this bar's close. Before each bar it sleeps the bar's length
+        divided by ``speed``. The bars equal
         those :func:`simulate` gives for the same times: the stream replays the
         earlier sessions once, without sleeping, to restore the market's state,
         then computes one session at a time.
@@ -183,13 +189,37 @@ class SimulatorSource:
         first = 0 if after is not None else self.config.sessions
         universe = make_universe(self.config)
         symbols = symbols_frame(self.config, universe)
+        previous = None  # the close of the session before, where its macro window ended
         for result in iter_sessions(self.config, universe):
+            opened, previous = previous, result.info.end[-1]
             if result.info.index < first or (after is not None and result.info.ts[-1] <= after):
                 continue
-            for minutes, batch in self._session_batches(universe, result, after, symbols):
+            macro = self._macro_by_bar(result, opened)
+            for minutes, batch in self._session_batches(universe, result, after, symbols, macro):
                 await nap(minutes * 60.0 / pace)
                 yield batch
                 symbols = None
+
+    def _macro_by_bar(
+        self, result: SessionResult, opened: np.datetime64 | None
+    ) -> list[pd.DataFrame | None]:
+        """The macro vintages each bar of ``result`` carries (None where there are none).
+
+        Bar ``t`` carries those released after bar ``t - 1`` closed (for the first
+        bar: after the previous session's close, or after the first bar opens in the
+        first session, as in :func:`simulate`) and by bar ``t``'s close.
+        """
+        info = result.info
+        if not self.config.macro:
+            return [None] * len(info.ts)
+        start = info.ts[0] if opened is None else opened
+        rows = macro_between(self.config, start, info.end[-1])
+        stamps = rows["realtime_start"].dt.tz_localize(None).to_numpy()
+        bar = np.searchsorted(info.end, stamps, side="left")  # first bar closing at or after
+        return [
+            rows[bar == t].reset_index(drop=True) if (bar == t).any() else None
+            for t in range(len(info.ts))
+        ]
 
     def _session_batches(
         self,
@@ -197,6 +227,7 @@ class SimulatorSource:
         result: SessionResult,
         after: np.datetime64 | None,
         symbols: pd.DataFrame | None,
+        macro: list[pd.DataFrame | None],
     ) -> Iterator[tuple[float, SourceBatch]]:
         """(bar length in minutes, batch) for each bar of ``result`` after ``after``."""
         bars, _ = bars_and_truth(self.config, universe, [result], order="ts")
@@ -215,6 +246,7 @@ class SimulatorSource:
                     bars=bars.iloc[t * n : (t + 1) * n].reset_index(drop=True),
                     corporate_actions=actions if t == 0 else None,
                     news=news[news["published_at"] == label].reset_index(drop=True),
+                    macro=macro[t],
                     symbols=symbols,
                 ),
             )

@@ -59,11 +59,13 @@ from nexus.config import FrozenConfig
 from nexus.domain import news_frame
 from nexus.errors import ConfigError, PayloadTooLargeError, RateLimitedError
 from nexus.sources._base import SourceBatch, rejects_frame
+from nexus.sources._http import HttpFetcher
 
 __all__ = [
     "FEED_REASONS",
     "ITEM_REASONS",
     "Fetched",
+    "HttpNewsSource",
     "NewsConfig",
     "NewsRules",
     "RawItem",
@@ -754,6 +756,58 @@ async def poll_forever(
                 wait = max(wait, fetched.retry_after)
             yield _only_new(fetched.batch, seen)
         await sleep(wait)
+
+
+class HttpNewsSource:
+    """What the web news sources share: the HTTP fetcher, the clock, the validation rules.
+
+    Parameters
+    ----------
+    config : NewsConfig
+        The source's config (``fetcher_options()`` and ``rules()`` come from it).
+    what : str
+        The source in error messages (``"rss feed"``, ``"NewsAPI"``).
+    fetcher : HttpFetcher, optional
+        The fetcher to use; by default one made from the config and closed by
+        :meth:`close`.
+    clock : callable, optional
+        ``() -> datetime``, the fetch time (``available_at``); default: now, UTC.
+    """
+
+    name = ""
+
+    def __init__(
+        self,
+        config: NewsConfig,
+        what: str,
+        *,
+        fetcher: HttpFetcher | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self._own = fetcher is None
+        self._fetcher = fetcher or HttpFetcher(what, **config.fetcher_options())
+        self._clock = clock or now_utc
+        self._rules = config.rules()
+
+    def close(self) -> None:
+        """Close the HTTP client if this source made it."""
+        if self._own:
+            self._fetcher.close()
+
+    def __enter__(self) -> HttpNewsSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict:
+        """The configuration (never an API key), as recorded in the ingest log."""
+        return self.config.model_dump(mode="json")
+
+    def _now(self) -> pd.Timestamp:
+        stamp = pd.Timestamp(self._clock())
+        return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 def now_utc() -> datetime:

@@ -19,9 +19,9 @@ from nexus.sources._base import SourceBatch
 from nexus.sources._http import HttpFetcher, Response
 from nexus.sources._news import (
     Fetched,
+    HttpNewsSource,
     RawItem,
     failure_row,
-    now_utc,
     poll_forever,
     validate_items,
 )
@@ -53,7 +53,7 @@ def _api_key(config: NewsApiConfig, settings: Settings | None) -> str:
     return key.strip()
 
 
-class NewsApiSource:
+class NewsApiSource(HttpNewsSource):
     """News from a NewsAPI-style ``/v2/everything`` endpoint (newsapi.org v2 format).
 
     Parameters
@@ -107,28 +107,9 @@ class NewsApiSource:
         clock: Callable[[], datetime] | None = None,
         settings: Settings | None = None,
     ) -> None:
-        self.config = config
-        self._key = _api_key(config, settings)
-        self._own = fetcher is None
-        self._fetcher = fetcher or HttpFetcher("NewsAPI", **config.fetcher_options())
-        self._clock = clock or now_utc
-        self._rules = config.rules()
+        self._key = _api_key(config, settings)  # first: no client is made for a refused config
+        super().__init__(config, "NewsAPI", fetcher=fetcher, clock=clock)
         self._queries = self._targets()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source made it."""
-        if self._own:
-            self._fetcher.close()
-
-    def __enter__(self) -> NewsApiSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> dict:
-        """The configuration without the API key, as recorded in the ingest log."""
-        return self.config.model_dump(mode="json")
 
     def total(self) -> int:
         """One batch per query."""
@@ -187,10 +168,6 @@ class NewsApiSource:
         out = [_Query(cfg.query, cfg.query, ())] if cfg.query else []
         out += [_Query(ticker, q, (ticker,)) for ticker, q in cfg.queries.items()]
         return out
-
-    def _now(self) -> pd.Timestamp:
-        stamp = pd.Timestamp(self._clock())
-        return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
     def _collect(self, starts: dict[str, pd.Timestamp]) -> Iterator[Fetched]:
         for query in self._queries:

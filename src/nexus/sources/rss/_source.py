@@ -15,8 +15,8 @@ from nexus.sources._base import SourceBatch
 from nexus.sources._http import HttpFetcher
 from nexus.sources._news import (
     Fetched,
+    HttpNewsSource,
     failed_fetch,
-    now_utc,
     poll_forever,
     validate_items,
 )
@@ -28,7 +28,7 @@ __all__ = ["RssSource"]
 _log = logging.getLogger("nexus.sources.rss")
 
 
-class RssSource:
+class RssSource(HttpNewsSource):
     """News from RSS 2.0, RSS 1.0 and Atom feeds.
 
     Parameters
@@ -71,26 +71,7 @@ class RssSource:
         fetcher: HttpFetcher | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.config = config
-        self._own = fetcher is None
-        self._fetcher = fetcher or HttpFetcher("rss feed", **config.fetcher_options())
-        self._clock = clock or now_utc
-        self._rules = config.rules()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source made it."""
-        if self._own:
-            self._fetcher.close()
-
-    def __enter__(self) -> RssSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> dict:
-        """The configuration, as recorded in the ingest log."""
-        return self.config.model_dump(mode="json")
+        super().__init__(config, "rss feed", fetcher=fetcher, clock=clock)
 
     def total(self) -> int:
         """One batch per feed."""
@@ -133,10 +114,6 @@ class RssSource:
             yield batch
 
     # -- one poll --------------------------------------------------------------------------
-
-    def _now(self) -> pd.Timestamp:
-        stamp = pd.Timestamp(self._clock())
-        return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
     def _collect(self) -> Iterator[Fetched]:
         extra = self.config.symbols  # tickers every item of every feed is about

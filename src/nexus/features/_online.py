@@ -22,7 +22,7 @@ from nexus.features._engine import (
     sort_bars,
     to_frame,
 )
-from nexus.features._windows import Rings, Selection
+from nexus.features._windows import Rings, Selection, compile_kernels
 
 __all__ = ["OnlineFeatures"]
 
@@ -158,6 +158,7 @@ class OnlineFeatures:
         dict of str to ndarray, shape (<= rows, F)
             Per symbol, its newest feature rows, oldest first, in column order.
         """
+        compile_kernels()  # here, not on the first live bar
         bars = sort_bars(history, "warm-up history")
         self._index = {str(s): i for i, s in enumerate(bars.symbols)}
         self._panel = self._new_panel(len(self._index))

@@ -19,6 +19,8 @@ features divide by it only after checking for 0.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -26,6 +28,7 @@ __all__ = [
     "VAR_FLOOR",
     "Rings",
     "Selection",
+    "compile_kernels",
     "divide",
     "first_finite",
     "rolling_cov",
@@ -292,7 +295,7 @@ def window_moments(windows: np.ndarray, ddof: int = 1) -> tuple[np.ndarray, np.n
     >>> mean.tolist(), var.tolist(), dev.tolist()
     ([2.0, 5.0], [1.0, 0.0], [1.0, 0.0])
     """
-    return _moments_rows(windows, ddof, VAR_FLOOR)
+    return _moments_rows(np.ascontiguousarray(windows), ddof, VAR_FLOOR)
 
 
 def window_zscores(windows: np.ndarray, ddof: int = 1) -> np.ndarray:
@@ -315,7 +318,7 @@ def window_zscores(windows: np.ndarray, ddof: int = 1) -> np.ndarray:
     >>> window_zscores(np.array([[[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]])).tolist()
     [[1.0], [0.0]]
     """
-    return _zscores(windows, ddof, VAR_FLOOR)
+    return _zscores(np.ascontiguousarray(windows), ddof, VAR_FLOOR)
 
 
 def window_stds(series: np.ndarray, lengths: np.ndarray, ddof: int = 1) -> np.ndarray:
@@ -329,7 +332,22 @@ def window_stds(series: np.ndarray, lengths: np.ndarray, ddof: int = 1) -> np.nd
     >>> window_stds(np.array([[9.0, 1.0, 2.0, 3.0]]), np.array([3, 4])).round(3).tolist()
     [[1.0, 3.594]]
     """
-    return _stds(series, lengths, ddof, VAR_FLOOR)
+    return _stds(np.ascontiguousarray(series), np.asarray(lengths, dtype=np.int64), ddof, VAR_FLOOR)
+
+
+@functools.cache
+def compile_kernels() -> None:
+    """Compile (or load from numba's disk cache) the window kernels, once per process.
+
+    The wrappers above pass only C-contiguous float64 arrays, so these calls
+    produce every signature the online mode uses: no bar ever waits for a
+    compile. :meth:`OnlineFeatures.warm` calls it.
+    """
+    rows = np.zeros((1, 3))
+    window_moments(rows)
+    window_cov(rows, rows)
+    window_zscores(rows[None])
+    window_stds(rows, np.array([2]))
 
 
 def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -344,7 +362,7 @@ def window_cov(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     -------
     var_x, var_y, cov : ndarray of float64, shape (m,)
     """
-    return _cov_rows(x, y, VAR_FLOOR)
+    return _cov_rows(np.ascontiguousarray(x), np.ascontiguousarray(y), VAR_FLOOR)
 
 
 def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:

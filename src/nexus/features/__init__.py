@@ -13,6 +13,17 @@ with the model. See ``docs/features.md``.
 (('ret_1', 'ret_5', 'ret_15', 'ret_60'), 449)
 """
 
+from nexus.features._macro_features import (
+    MacroFeatureParams,
+    OnlineMacroFeatures,
+    macro_features,
+)
+from nexus.features._news_features import (
+    NEWS_FEATURES,
+    NewsFeatureParams,
+    OnlineNewsFeatures,
+    news_features,
+)
 from nexus.features._online import OnlineFeatures
 from nexus.features._pipeline import FeaturePipeline
 from nexus.features._scaler import FeatureScaler
@@ -46,6 +57,7 @@ from nexus.features._warmup import SEED_DECAY
 
 __all__ = [
     "FINANCE_LEXICON",
+    "NEWS_FEATURES",
     "SEED_DECAY",
     "AtrParams",
     "BollingerParams",
@@ -61,14 +73,20 @@ __all__ = [
     "LexiconSentiment",
     "LogReturnParams",
     "MacdParams",
+    "MacroFeatureParams",
     "MarketBetaParams",
     "MarketReturnParams",
+    "NewsFeatureParams",
     "OnlineFeatures",
+    "OnlineMacroFeatures",
+    "OnlineNewsFeatures",
     "RealizedVolParams",
     "RsiParams",
     "SentimentScorer",
     "TransformerSentiment",
     "VolumeImbalanceParams",
     "VolumeZscoreParams",
+    "macro_features",
+    "news_features",
     "sentiment_scorer",
 ]

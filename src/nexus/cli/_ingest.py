@@ -330,9 +330,7 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _feed_config(
-    ctx: typer.Context, config: Path | None, typed: dict[str, object], example: str
-) -> dict[str, object]:
+def _feed_config(config: Path | None, typed: dict[str, object], example: str) -> dict[str, object]:
     """A YAML config file as the base, with the options given on the command line on top."""
     fields = read_yaml(config, example=example) if config else {}
     given = {k: v for k, v in typed.items() if v not in (None, [], {}, "")}
@@ -399,7 +397,6 @@ def ingest_rss(
     from nexus.sources.rss import RssConfig, RssSource
 
     fields = _feed_config(
-        ctx,
         config,
         {
             "feeds": [_named_feed(f) for f in feeds or []],
@@ -464,7 +461,6 @@ def ingest_newsapi(
 
     queries = dict(_pair(p, "--for") for p in per_symbol or [])
     fields = _feed_config(
-        ctx,
         config,
         {
             "query": query,
@@ -522,7 +518,6 @@ def ingest_fred(
     from nexus.sources.fred import FredConfig, FredSource
 
     fields = _feed_config(
-        ctx,
         config,
         {
             "series": list(series or []),

@@ -7,6 +7,8 @@ already has the right columns to the exact dtypes; they never rename.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,7 @@ __all__ = [
     "bars_frame",
     "empty_bars",
     "macro_frame",
+    "merge_lists",
     "news_frame",
     "predictions_frame",
     "quarantine_frame",
@@ -153,6 +156,18 @@ def actions_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out["amount"] = out["amount"].astype("float64")
     out["source"] = out["source"].astype(str)
     return out
+
+
+def merge_lists(values: Sequence[str]) -> str:
+    """The distinct items of comma-separated lists (news ``symbols``, ``source``), sorted.
+
+    Examples
+    --------
+    >>> merge_lists(["rss:a,rss:b", "rss:a", ""])
+    'rss:a,rss:b'
+    """
+    items = {x.strip() for v in values for x in str(v).split(",")}
+    return ",".join(sorted(items - {""}))
 
 
 def news_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 
 from nexus.config import FrozenConfig
 from nexus.errors import DataError
-from nexus.features._news_features import need_columns, scalar_us, times_us
+from nexus.features._news_features import need_columns, next_asof, times_us
 
 __all__ = ["MacroFeatureParams", "OnlineMacroFeatures", "macro_features", "macro_name"]
 
@@ -263,14 +263,7 @@ class OnlineMacroFeatures:
         DataError
             When ``asof`` is before the last call's.
         """
-        now = scalar_us(asof, "asof")
-        if self._asof is not None and now < self._asof:
-            raise DataError(
-                f"asof {pd.Timestamp(now, unit='us', tz='UTC')} is before the last asof "
-                f"{pd.Timestamp(self._asof, unit='us', tz='UTC')}",
-                fix="ask for features at non-decreasing times",
-            )
-        self._asof = now
+        now = self._asof = next_asof(asof, self._asof)
         out = np.empty(3 * len(self.params.series))
         for j, series_id in enumerate(self.params.series):
             state, pending = self._states[series_id], self._pending[series_id]

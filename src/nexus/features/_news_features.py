@@ -29,6 +29,7 @@ __all__ = [
     "OnlineNewsFeatures",
     "need_columns",
     "news_features",
+    "next_asof",
     "scalar_us",
     "times_us",
 ]
@@ -426,18 +427,29 @@ class OnlineNewsFeatures:
         DataError
             When ``asof`` is before the last call's.
         """
-        now = scalar_us(asof, "asof")
-        if self._asof is not None and now < self._asof:
-            raise DataError(
-                f"asof {_stamp(now)} is before the last asof {_stamp(self._asof)}",
-                fix="ask for features at non-decreasing times",
-            )
-        self._asof = now
+        now = self._asof = next_asof(asof, self._asof)
         names = [str(s) for s in symbols]
         out = np.zeros((len(names), 3))
         for i, symbol in enumerate(names):
             out[i] = self._states.setdefault(symbol, _SymbolState()).at(now, self._windows)
         return out
+
+
+def next_asof(asof: datetime | pd.Timestamp | int, last: int | None) -> int:
+    """``asof`` in microseconds, checked not to be before ``last`` (the previous call's).
+
+    Raises
+    ------
+    DataError
+        When it is.
+    """
+    now = scalar_us(asof, "asof")
+    if last is not None and now < last:
+        raise DataError(
+            f"asof {_stamp(now)} is before the last asof {_stamp(last)}",
+            fix="ask for features at non-decreasing times",
+        )
+    return now
 
 
 def _stamp(us: int) -> str:

@@ -56,7 +56,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from nexus.config import FrozenConfig
-from nexus.domain import news_frame
+from nexus.domain import NEWS_COLUMNS, merge_lists, news_frame
 from nexus.errors import ConfigError, PayloadTooLargeError, RateLimitedError
 from nexus.sources._base import SourceBatch, rejects_frame
 from nexus.sources._http import HttpFetcher
@@ -102,17 +102,8 @@ FEED_REASONS = ("fetch_failed", "too_large", "malformed_feed", "malformed_json",
 """Reasons a whole feed, page or query is rejected (one row, the payload names the URL)."""
 
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
-_ROW_COLUMNS = (
-    "id",
-    "published_at",
-    "available_at",
-    "headline",
-    "symbols",
-    "body",
-    "url",
-    "sentiment",
-    "source",
-)
+# a source's rows: NEWS_COLUMNS but the scorer's name, which news_frame() leaves empty
+_ROW_COLUMNS = tuple(c for c in NEWS_COLUMNS if c != "sentiment_model")
 """What a source fills; :func:`~nexus.domain.news_frame` adds the rest (sentiment_model)."""
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^/]*$")
 # fmt: off
@@ -484,16 +475,12 @@ def _row(item: RawItem, symbols: tuple[str, ...], rules: NewsRules) -> dict:
     }
 
 
-def _union(a: str, b: str) -> str:
-    return ",".join(sorted((set(a.split(",")) | set(b.split(","))) - {""}))
-
-
 def _merge(rows: dict[str, dict], row: dict) -> None:
     """Add ``row``; a second row with the same id only adds its symbols and source."""
     first = rows.setdefault(row["id"], row)
     if first is not row:
-        first["symbols"] = _union(first["symbols"], row["symbols"])
-        first["source"] = _union(first["source"], row["source"])
+        first["symbols"] = merge_lists([first["symbols"], row["symbols"]])
+        first["source"] = merge_lists([first["source"], row["source"]])
 
 
 def validate_items(

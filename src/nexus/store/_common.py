@@ -20,6 +20,7 @@ from nexus.domain import (
     actions_frame,
     bars_frame,
     macro_frame,
+    merge_lists,
     news_frame,
     predictions_frame,
     quarantine_frame,
@@ -43,7 +44,6 @@ __all__ = [
     "collapse_news",
     "error_line",
     "ingest_record_row",
-    "merge_lists",
     "normalise_batch_frames",
     "now_utc",
     "signal_filters",
@@ -336,18 +336,6 @@ class SignalReads:
         """
         table = SIGNAL_TABLES["recommendations"]
         return self._latest_signals(table, signal_filters(symbols, interval))
-
-
-def merge_lists(values: Sequence[str]) -> str:
-    """Comma-separated lists merged: the distinct items, sorted.
-
-    Examples
-    --------
-    >>> merge_lists(["rss:a,rss:b", "rss:a", ""])
-    'rss:a,rss:b'
-    """
-    items = {x.strip() for v in values for x in str(v).split(",")}
-    return ",".join(sorted(items - {""}))
 
 
 def collapse_news(news: pd.DataFrame) -> pd.DataFrame:

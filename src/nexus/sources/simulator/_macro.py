@@ -37,6 +37,7 @@ vintages being revised. A longer history extends the same values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
@@ -54,24 +55,20 @@ _NEW_YORK = "America/New_York"
 _WARM_UP_MONTHS = 12
 
 
-def _cpi(e: np.ndarray) -> np.ndarray:
-    mean, phi, level, out = 0.0022, 0.5, 310.0, np.empty(len(e))
-    inflation = mean
+def _compounded(
+    e: np.ndarray, *, mean: float, phi: float, level: float, scale: float
+) -> np.ndarray:
+    """A level growing by an AR(1) rate: ``g = mean + phi (g - mean) + scale e``."""
+    out, growth = np.empty(len(e)), mean
     for k, shock in enumerate(e):
-        inflation = mean + phi * (inflation - mean) + 0.0015 * shock
-        level *= 1.0 + inflation
-        out[k] = level
-    return out
-
-
-def _gdp(e: np.ndarray) -> np.ndarray:
-    mean, phi, level, out = 0.012, 0.35, 29_000.0, np.empty(len(e))
-    growth = mean
-    for k, shock in enumerate(e):
-        growth = mean + phi * (growth - mean) + 0.006 * shock
+        growth = mean + phi * (growth - mean) + scale * shock
         level *= 1.0 + growth
         out[k] = level
     return out
+
+
+_cpi = functools.partial(_compounded, mean=0.0022, phi=0.5, level=310.0, scale=0.0015)
+_gdp = functools.partial(_compounded, mean=0.012, phi=0.35, level=29_000.0, scale=0.006)
 
 
 def _rate(e: np.ndarray) -> np.ndarray:

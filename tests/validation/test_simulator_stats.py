@@ -163,3 +163,39 @@ def test_bayes_direction_rule_beats_a_coin_only_with_an_edge() -> None:
     edged, edged_se = _hit_rate(_market(alpha=0.1))  # same seed: same shocks, plus the edge
     assert edged - 0.5 > z999 * edged_se, (edged, edged_se)
     assert edged - rate > 0.01
+
+
+# --------------------------------------------------------------------------- post-news drift
+
+
+def _post_news_state(market: SimulatedMarket) -> np.ndarray:
+    """nu_t of every bar, rebuilt from the news frame, row for row like the truth frame.
+
+    A story at bar ``b`` (counted across sessions) adds ``S 2^(-(t - b - 1) / hl)`` to
+    every later bar ``t`` of its symbol; contributions below 2^-30 are dropped.
+    """
+    n, hl = market.config.symbols, market.config.params.news_drift_half_life
+    ts = market.truth["ts"].to_numpy().reshape(n, -1)[0]
+    state = np.zeros((n, len(ts)))
+    weights = 2.0 ** (-np.arange(int(30 * hl) + 1) / hl)
+    news = market.news
+    symbol = news["symbols"].str.slice(3).astype(int).to_numpy()
+    bars = np.searchsorted(ts, news["published_at"].to_numpy())
+    for i, b, s in zip(symbol, bars, news["sentiment"].to_numpy(), strict=True):
+        after = state[i, b + 1 : b + 1 + len(weights)]
+        after += s * weights[: len(after)]
+    return state.ravel()
+
+
+@pytest.mark.parametrize("news_drift", [0.0, 0.1])
+def test_post_news_drift_is_recovered_with_its_strength(news_drift: float) -> None:
+    """The slope of the standardised return on the news state is ``news_drift`` (0: none)."""
+    params = MarketParams(news_rate=2.0, news_drift=news_drift)
+    market = _market(alpha=0.0, params=params)
+    t = market.truth
+    z = ((t["ret"] - t["gap"] - t["jump"]) / t["vol"]).to_numpy()
+    clusters, _ = pd.factorize(t["ts"])
+    slope, se = _slope(_post_news_state(market), z, clusters)
+    assert abs(slope - news_drift) < Z99 * se, (slope, se)
+    if news_drift > 0:
+        assert slope > Z99 * se

@@ -51,6 +51,8 @@ def validate(
         apply_decision,
         judge,
         load_bars,
+        load_context,
+        slot_specs,
         validation_start,
     )
 
@@ -62,7 +64,8 @@ def validate(
     with open_store(settings) as store:
         start = validation_start(store, experiment, sessions)
         bars = load_bars(store, experiment.data.model_copy(update={"end": None}))
-    verdict = judge(registry, slot, version, bars, start, config)
+        context = load_context(store, bars, slot_specs(registry, slot, version))
+    verdict = judge(registry, slot, version, bars, start, config, context)
     if not dry_run:
         apply_decision(registry, slot, version, verdict)
     result = {

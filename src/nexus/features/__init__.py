@@ -13,6 +13,7 @@ with the model. See ``docs/features.md``.
 (('ret_1', 'ret_5', 'ret_15', 'ret_60'), 449)
 """
 
+from nexus.features._context import FeatureContext
 from nexus.features._macro_features import (
     MacroFeatureParams,
     OnlineMacroFeatures,
@@ -64,6 +65,7 @@ __all__ = [
     "CalendarParams",
     "ClosePositionParams",
     "EmaDistanceParams",
+    "FeatureContext",
     "FeatureParams",
     "FeaturePipeline",
     "FeatureScaler",

@@ -24,6 +24,7 @@ from nexus.features._blocks import (
     SymbolArrays,
     build_blocks,
 )
+from nexus.features._context import FeatureContext, close_offset_us, context_columns
 from nexus.features._spec import FeatureSpec
 
 __all__ = [
@@ -74,6 +75,8 @@ class Plan:
         self.calendar = next((b for b in self.blocks if isinstance(b, Calendar)), None)
         self.bar_window = max([2, *(b.bars for b in self.blocks)])
         self.rings = {name: shape for b in self.blocks for name, shape in b.rings.items()}
+        width = len(spec.context_names())
+        self.context = slice(len(self.names) - width, len(self.names)) if width else None
 
     @property
     def warmup(self) -> int:
@@ -301,7 +304,12 @@ def _mask_and_lag(plan: Plan, bars: SortedBars, features: np.ndarray) -> None:
             features[j, a + k : z] = features[base, a : max(a, z - k)]
 
 
-def compute(plan: Plan, bars: SortedBars, market_from: int | None = None) -> Computed:
+def compute(
+    plan: Plan,
+    bars: SortedBars,
+    market_from: int | None = None,
+    context: FeatureContext | None = None,
+) -> Computed:
     """Every feature column of every bar, NaN before each column's warm-up.
 
     Parameters
@@ -313,6 +321,8 @@ def compute(plan: Plan, bars: SortedBars, market_from: int | None = None) -> Com
     market_from : int, optional
         Treat the market return as unknown at ts ``<= market_from`` (microseconds):
         ``warm`` uses it where a truncated history cannot know every symbol's return.
+    context : FeatureContext, optional
+        The news and macro vintages; needed when the spec has those columns.
 
     Returns
     -------
@@ -324,7 +334,18 @@ def compute(plan: Plan, bars: SortedBars, market_from: int | None = None) -> Com
     _global_columns(plan, bars, series, market_from, features)
     _per_symbol(plan, bars, series, features)
     _mask_and_lag(plan, bars, features)
+    if plan.context is not None:
+        _context_columns(plan, bars, context or FeatureContext(), features)
     return Computed(features=features, series=series)
+
+
+def _context_columns(
+    plan: Plan, bars: SortedBars, context: FeatureContext, features: np.ndarray
+) -> None:
+    context.check(plan.spec, "the feature pipeline")
+    offset = close_offset_us(bars.interval, plan.spec, "bars")
+    symbols = np.repeat(np.array(bars.symbols, dtype=object), np.diff(bars.bounds))
+    features[plan.context] = context_columns(plan.spec, symbols, bars.ts + offset, context).T
 
 
 def to_frame(

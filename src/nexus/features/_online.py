@@ -13,6 +13,7 @@ import pandas as pd
 from nexus.domain import ts_array
 from nexus.errors import DataError
 from nexus.features._blocks import BAR_ROWS, LOGC, LOGV, MKT, R1, Now, Panel
+from nexus.features._context import FeatureContext, OnlineContext, close_offset_us
 from nexus.features._engine import (
     OHLCV,
     Plan,
@@ -87,6 +88,8 @@ class OnlineFeatures:
         self._panel = self._new_panel(0)
         self._last_selection: tuple[list[str], Selection] | None = None
         self._interval: str | None = None
+        self._context = OnlineContext(plan.spec) if plan.context is not None else None
+        self._offset: int | None = None  # label -> context time, once the interval is known
         self._blocks = list(zip(plan.blocks, plan.slices, strict=True))
         self._lag_bases = np.array(plan.lag_bases, dtype=np.intp)
         self._lag_rows, self._lag_ks, self._lag_cols = (
@@ -119,7 +122,13 @@ class OnlineFeatures:
 
     # ------------------------------------------------------------------ warm
 
-    def warm(self, history: pd.DataFrame) -> OnlineFeatures:
+    def warm(
+        self,
+        history: pd.DataFrame,
+        *,
+        news: pd.DataFrame | None = None,
+        macro: pd.DataFrame | None = None,
+    ) -> OnlineFeatures:
         """Rebuild every symbol's state from stored bars (replacing any earlier state).
 
         Parameters
@@ -131,16 +140,28 @@ class OnlineFeatures:
             with fewer bars than the longest symbol is taken as complete (a new
             listing); the market return is treated as unknown at or before the
             first bar of the longest symbols, which may be truncated.
+        news, macro : DataFrame, optional
+            Stored news (from at least ``spec.news.history`` before the newest bar's
+            close) and the vintages of the spec's macro series: needed when the spec
+            has news or macro features, as for :meth:`FeaturePipeline.transform`.
+            Items that arrive later go in with :meth:`add_context`.
 
         Returns
         -------
         OnlineFeatures
             ``self``.
         """
-        self.warm_tail(history, 0)
+        self.warm_tail(history, 0, news=news, macro=macro)
         return self
 
-    def warm_tail(self, history: pd.DataFrame, rows: int) -> dict[str, np.ndarray]:
+    def warm_tail(
+        self,
+        history: pd.DataFrame,
+        rows: int,
+        *,
+        news: pd.DataFrame | None = None,
+        macro: pd.DataFrame | None = None,
+    ) -> dict[str, np.ndarray]:
         """:meth:`warm`, and return each symbol's last ``rows`` feature rows of the history.
 
         The live engine's windows need these rows; taking them from the warm-up's
@@ -152,6 +173,8 @@ class OnlineFeatures:
             As for :meth:`warm`.
         rows : int
             Trailing rows wanted per symbol (0 for none).
+        news, macro : DataFrame, optional
+            As for :meth:`warm`.
 
         Returns
         -------
@@ -160,13 +183,23 @@ class OnlineFeatures:
         """
         compile_kernels()  # here, not on the first live bar
         bars = sort_bars(history, "warm-up history")
+        context = FeatureContext(news, macro)
         self._index = {str(s): i for i, s in enumerate(bars.symbols)}
         self._panel = self._new_panel(len(self._index))
         self._last_selection = None
         self._interval = bars.interval
+        self._offset = None
+        if self._context is not None:
+            context.check(self._plan.spec, "the online warm-up")
+            self._context = OnlineContext(self._plan.spec)
+            if len(bars):
+                self._offset = close_offset_us(bars.interval, self._plan.spec, "warm-up bars")
+                self._context.warm(context, int(bars.ts.max()) + self._offset)
+            else:
+                self._context.add(news, macro)
         if not len(bars):
             return {}
-        computed = compute(self._plan, bars, market_from=_market_from(bars))
+        computed = compute(self._plan, bars, market_from=_market_from(bars), context=context)
         tails = {}
         for i, (symbol, a, z) in enumerate(bars.segments()):
             self._seed(i, bars, computed.features, computed.series, a, z)
@@ -186,6 +219,18 @@ class OnlineFeatures:
             st.rings["lags"].load(i, features[self._lag_bases, a:z])
         st.count[i] = z - a
         st.last_ts[i] = int(bars.ts[z - 1])
+
+    def add_context(
+        self, *, news: pd.DataFrame | None = None, macro: pd.DataFrame | None = None
+    ) -> None:
+        """Take news items and macro vintages that arrived since the warm-up (each once).
+
+        An item counts from its ``available_at`` (a vintage from its
+        ``realtime_start``) on, so passing one early leaks nothing; one that arrives
+        late counts from the next update. Ignored when the spec has no such features.
+        """
+        if self._context is not None:
+            self._context.add(news, macro)
 
     # ------------------------------------------------------------------ update
 
@@ -276,7 +321,12 @@ class OnlineFeatures:
             self._last_selection = (names, sel)
         self._push(sel, ts_us, rows, order)
         now = Now.at(ts_us, self._plan.calendar.zone) if self._plan.calendar else _NO_CALENDAR
-        return self._features(sel, now)
+        out = self._features(sel, now)
+        if self._context is not None:
+            if self._offset is None:
+                self._offset = close_offset_us(self._interval, self._plan.spec, "online bars")
+            out[:, self._plan.context] = self._context.at(ts_us + self._offset, names)
+        return out
 
     def _check_bars(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nexus.errors import ConfigError
+from nexus.features._context import FeatureContext
 from nexus.features._engine import Plan, compute, sort_bars, to_frame
 from nexus.features._online import OnlineFeatures
 from nexus.features._spec import FeatureSpec
@@ -62,14 +63,39 @@ class FeaturePipeline:
         """The longest warm-up in bars; pass at least this many bars per symbol to ``warm``."""
         return self._plan().warmup
 
-    def transform(self, bars: pd.DataFrame) -> pd.DataFrame:
+    @property
+    def needs_news(self) -> bool:
+        """Whether the spec has news columns (``transform`` and ``warm`` then need news)."""
+        return self._plan().spec.news is not None
+
+    @property
+    def macro_series(self) -> tuple[str, ...]:
+        """The macro series the spec follows (``transform`` and ``warm`` need their vintages)."""
+        macro = self._plan().spec.macro
+        return macro.series if macro is not None else ()
+
+    def transform(
+        self,
+        bars: pd.DataFrame,
+        *,
+        news: pd.DataFrame | None = None,
+        macro: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """Every feature of every bar, computed over the whole history (batch mode).
 
         Parameters
         ----------
         bars : DataFrame, shape (n, >= 7)
             A bar frame (``nexus.domain.BAR_COLUMNS``) of one interval, any number
-            of symbols, rows in any order.
+            of symbols, rows in any order. With news or macro features it needs its
+            ``interval`` column: a bar's news and macro are those known at its close.
+        news : DataFrame, optional
+            ``store.read_news(...)`` (``available_at, symbols, sentiment``), from at
+            least ``spec.news.history`` before the first bar; needed (an empty frame
+            when there is none) when the spec has news features, else unused.
+        macro : DataFrame, optional
+            ``store.read_macro(pipeline.macro_series)``; needed when the spec has
+            macro features, else unused.
 
         Returns
         -------
@@ -80,11 +106,12 @@ class FeaturePipeline:
         Raises
         ------
         DataError
-            On a missing column, mixed intervals, a duplicate (symbol, ts) or a bad value.
+            On a missing column, mixed intervals, a duplicate (symbol, ts), a bad
+            value, or news or macro the spec needs and that was not passed.
         """
         plan = self._plan()
         sorted_bars = sort_bars(bars, "bars")
-        features = compute(plan, sorted_bars).features
+        features = compute(plan, sorted_bars, context=FeatureContext(news, macro)).features
         return to_frame(plan.names, sorted_bars.symbol_col, sorted_bars.ts_col, features.T)
 
     def online(self) -> OnlineFeatures:

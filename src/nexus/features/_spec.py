@@ -20,6 +20,8 @@ from pydantic import Field, ValidationError, field_serializer, field_validator, 
 
 from nexus.config import FrozenConfig, read_yaml
 from nexus.errors import ConfigError
+from nexus.features._macro_features import MacroFeatureParams
+from nexus.features._news_features import NEWS_FEATURES, NewsFeatureParams
 from nexus.features._warmup import ema_warmup, macd_warmup, wilder_warmup
 
 __all__ = [
@@ -358,6 +360,14 @@ class FeatureSpec(FrozenConfig):
         bars earlier for the same symbol (warm-up: the column's plus ``k``). Stored
         frozen and canonical, as ``((column, (k, ...)), ...)`` sorted by column and
         ``k``; lag columns follow the base columns in base-column order, then ``k``.
+    news : NewsFeatureParams, optional
+        Adds ``news_sentiment, news_count, news_surprise`` of the items available at
+        each bar's close (after the lag columns). ``news: {}`` (or a bare ``news:``)
+        uses the default windows. The pipeline then needs the stored news.
+    macro : MacroFeatureParams, optional
+        Adds level, change and surprise of each listed macro series as known at each
+        bar's close (after the news columns); NaN until a series is known. The
+        pipeline then needs the stored vintages.
 
     Examples
     --------
@@ -373,11 +383,15 @@ class FeatureSpec(FrozenConfig):
 
     features: FeatureSet
     lags: tuple[tuple[str, tuple[Annotated[int, Field(ge=1)], ...]], ...] = ()
+    news: NewsFeatureParams | None = None
+    macro: MacroFeatureParams | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _known_sections(cls, data: Any) -> Any:
         _check_keys(data, list(cls.model_fields), "feature spec section")
+        if isinstance(data, Mapping) and "news" in data and data["news"] is None:
+            return {**data, "news": {}}  # a bare ``news:`` turns it on with the defaults
         return data
 
     @field_validator("lags", mode="before")
@@ -408,6 +422,11 @@ class FeatureSpec(FrozenConfig):
         if len(set(names)) != len(names):
             raise ConfigError(f"lags name a column twice: {names}", fix="list each column once")
         for name in names:
+            if name in self.context_names():
+                raise ConfigError(
+                    f"lags name {name!r}, a news or macro column; those are not lagged",
+                    fix=f"lag one of {', '.join(base)}, or widen the news windows instead",
+                )
             if name not in base:
                 raise ConfigError(
                     f"lags name unknown feature column {name!r}{_suggest(name, base)}",
@@ -416,13 +435,23 @@ class FeatureSpec(FrozenConfig):
         return self
 
     def outputs(self) -> tuple[Output, ...]:
-        """``(column name, warm-up)`` of every feature column, in column order."""
+        """``(column name, warm-up)`` of every feature column, in column order.
+
+        News and macro columns have warm-up 0: they are defined from a symbol's
+        first bar (macro columns are NaN while their series is not yet known).
+        """
         base = [o for p in self.features.enabled() for o in p.outputs()]
         warm = dict(base)
         position = {name: i for i, (name, _) in enumerate(base)}
         ordered = sorted(self.lags, key=lambda pair: position[pair[0]])
         lagged = [(f"{n}_lag{k}", warm[n] + k) for n, ks in ordered for k in ks]
-        return (*base, *lagged)
+        return (*base, *lagged, *((name, 0) for name in self.context_names()))
+
+    def context_names(self) -> tuple[str, ...]:
+        """The news columns then the macro columns (empty when neither is on)."""
+        news = NEWS_FEATURES if self.news is not None else ()
+        macro = self.macro.names() if self.macro is not None else ()
+        return (*news, *macro)
 
     def lagged(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         """``(column, (k, ...))`` of every lagged column, in lag-column order."""

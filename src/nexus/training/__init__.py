@@ -14,7 +14,14 @@ from nexus.training._config import (
     ModelConfig,
     SplitConfig,
 )
-from nexus.training._prepare import Prepared, load_bars, make_labels, prepare, split_train_valid
+from nexus.training._prepare import (
+    Prepared,
+    load_bars,
+    load_context,
+    make_labels,
+    prepare,
+    split_train_valid,
+)
 from nexus.training._reports import (
     ModelBacktest,
     fold_report,
@@ -35,6 +42,7 @@ from nexus.training._validate import (
     decide,
     judge,
     score_artifact,
+    slot_specs,
     trained_until,
     validation_start,
 )
@@ -67,6 +75,7 @@ __all__ = [
     "fold_report",
     "judge",
     "load_bars",
+    "load_context",
     "make_labels",
     "model_backtest",
     "permutation_importance",
@@ -77,6 +86,7 @@ __all__ = [
     "save_artifact",
     "scaled_onnx",
     "score_artifact",
+    "slot_specs",
     "split_train_valid",
     "train_models",
     "trained_until",

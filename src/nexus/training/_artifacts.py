@@ -90,8 +90,8 @@ def _fill(folder: Path, result: ModelResult, prepared: Prepared, config: Experim
     onnx.save(scaled_onnx(onnx.load(folder / "core.onnx"), result.scaler), folder / "model.onnx")
     (folder / "core.onnx").unlink()
     result.scaler.save(folder / "scaler.json")
-    spec = prepared.pipeline.spec.model_dump(mode="json")
-    (folder / "features.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    # to_yaml leaves switched-off kinds out: in a spec, a bare ``kind:`` means "on"
+    (folder / "features.yaml").write_text(prepared.pipeline.spec.to_yaml())
     _write_json(
         folder / "metrics.json",
         {

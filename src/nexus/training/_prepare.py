@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, time
 
 import numpy as np
@@ -11,12 +12,19 @@ import pandas as pd
 
 from nexus.datasets import Dataset, Fold, build_dataset, purge, walk_forward
 from nexus.errors import DataError, UnknownSymbolError
-from nexus.features import FeaturePipeline, FeatureSpec
+from nexus.features import FeatureContext, FeaturePipeline, FeatureSpec
 from nexus.labels import fixed_horizon, triple_barrier
 from nexus.store import Store
 from nexus.training._config import DataConfig, ExperimentConfig, LabelConfig
 
-__all__ = ["Prepared", "load_bars", "make_labels", "prepare", "split_train_valid"]
+__all__ = [
+    "Prepared",
+    "load_bars",
+    "load_context",
+    "make_labels",
+    "prepare",
+    "split_train_valid",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +36,7 @@ class Prepared:
     dataset: Dataset
     folds: list[Fold]
     fingerprint: str
+    context: FeatureContext = field(default_factory=FeatureContext)
 
 
 def load_bars(store: Store, data: DataConfig) -> pd.DataFrame:
@@ -65,6 +74,30 @@ def load_bars(store: Store, data: DataConfig) -> pd.DataFrame:
     return bars
 
 
+def load_context(store: Store, bars: pd.DataFrame, specs: Iterable[FeatureSpec]) -> FeatureContext:
+    """The stored news and macro vintages that the ``specs`` need to featurise ``bars``.
+
+    News: the items of the bars' symbols available from the longest news history
+    (``spec.news.history``) before the first bar on (older ones change no feature
+    by more than ``2 ** -40``). Macro: every vintage of the series the specs follow.
+    Each is None when no spec needs it.
+    """
+    specs = list(specs)
+    histories = [s.news.history for s in specs if s.news is not None]
+    series = sorted({x for s in specs if s.macro is not None for x in s.macro.series})
+    news = macro = None
+    if histories:
+        start = None
+        if len(bars):
+            first = pd.Timestamp(bars["ts"].min())
+            first = first.tz_localize("UTC") if first.tz is None else first
+            start = (first - max(histories)).to_pydatetime()
+        news = store.read_news(sorted(bars["symbol"].astype(str).unique()), start=start)
+    if series:
+        macro = store.read_macro(series)
+    return FeatureContext(news=news, macro=macro)
+
+
 def make_labels(bars: pd.DataFrame, labels: LabelConfig) -> pd.DataFrame:
     """Triple-barrier or fixed-horizon labels of ``bars``."""
     if labels.kind == "fixed_horizon":
@@ -78,12 +111,26 @@ def make_labels(bars: pd.DataFrame, labels: LabelConfig) -> pd.DataFrame:
     )
 
 
-def fingerprint(bars: pd.DataFrame) -> str:
-    """A SHA-256 of exactly the bars trained on (symbols, times and prices)."""
+_TEXT = {"symbol", "id", "symbols", "series_id", "period"}
+_CONTEXT_KEYS = {
+    "news": ("id", "available_at", "symbols", "sentiment"),
+    "macro": ("series_id", "period", "realtime_start", "value"),
+}
+
+
+def fingerprint(bars: pd.DataFrame, context: FeatureContext | None = None) -> str:
+    """A SHA-256 of exactly the data trained on: bars (symbols, times, prices), and the
+    news and macro vintages when the features read them."""
     digest = hashlib.sha256()
-    for col in ("symbol", "ts", "open", "high", "low", "close", "volume"):
-        values = bars[col].astype(str) if col == "symbol" else bars[col]
-        digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+    parts = [(bars, ("symbol", "ts", "open", "high", "low", "close", "volume"))]
+    for name, cols in _CONTEXT_KEYS.items():
+        frame = getattr(context, name, None) if context is not None else None
+        if frame is not None:
+            parts.append((frame, cols))
+    for frame, cols in parts:
+        for col in cols:
+            values = frame[col].astype(str) if col in _TEXT else frame[col]
+            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -96,7 +143,8 @@ def prepare(store: Store, config: ExperimentConfig) -> Prepared:
         else FeatureSpec.from_yaml(config.features)
     )
     pipeline = FeaturePipeline(spec)
-    features = pipeline.transform(bars)
+    context = load_context(store, bars, [spec])
+    features = pipeline.transform(bars, news=context.news, macro=context.macro)
     labels = make_labels(bars, config.labels)
     dataset = build_dataset(
         features,
@@ -114,7 +162,7 @@ def prepare(store: Store, config: ExperimentConfig) -> Prepared:
         min_train=config.splits.min_train,
         min_test=config.splits.min_test,
     )
-    return Prepared(bars, pipeline, dataset, folds, fingerprint(bars))
+    return Prepared(bars, pipeline, dataset, folds, fingerprint(bars, context), context)
 
 
 def split_train_valid(dataset: Dataset, train: np.ndarray, valid_size: float, horizon: int):

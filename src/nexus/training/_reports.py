@@ -18,11 +18,12 @@ import pandas as pd
 
 from nexus.evaluation import PROBA_COLUMNS, BacktestConfig, BacktestResult, backtest
 from nexus.evaluation._report import ReportInputs, buy_and_hold, write_report
+from nexus.features import FeatureContext
 from nexus.models import LightGBMModel
 from nexus.registry import Artifact
 from nexus.store import Store
 from nexus.training._config import ExperimentConfig
-from nexus.training._prepare import Prepared, load_bars
+from nexus.training._prepare import Prepared, load_bars, load_context
 from nexus.training._trainer import ModelResult
 from nexus.training._validate import (
     artifact_windows,
@@ -54,6 +55,7 @@ def model_backtest(
     config: BacktestConfig | None = None,
     report: Path | None = None,
     bars: pd.DataFrame | None = None,
+    context: FeatureContext | None = None,
 ) -> ModelBacktest:
     """Trade ``artifact``'s calls on the bars it never saw; optionally write the report.
 
@@ -73,6 +75,9 @@ def model_backtest(
     bars : DataFrame, optional
         The artifact's adjusted bars when the caller already read them;
         default: read from ``store``.
+    context : FeatureContext, optional
+        The news and macro vintages its features read, when the caller already
+        read them; default: read from ``store`` when the features need them.
 
     Raises
     ------
@@ -85,7 +90,9 @@ def model_backtest(
     start = unseen if start is None else max(pd.Timestamp(start), unseen)
     if bars is None:
         bars = load_bars(store, experiment.data.model_copy(update={"start": None, "end": None}))
-    data = artifact_windows(artifact, bars, start)
+    if context is None:
+        context = load_context(store, bars, [artifact.features])
+    data = artifact_windows(artifact, bars, start, context)
     proba = onnx_proba(artifact, data.X)
     calls = data.index[["symbol", "ts"]].reset_index(drop=True)
     calls[_PROBA] = proba

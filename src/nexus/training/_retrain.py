@@ -29,13 +29,14 @@ from nexus.registry import Registry
 from nexus.store import Store
 from nexus.training._artifacts import save_artifact
 from nexus.training._config import ExperimentConfig, ModelConfig
-from nexus.training._prepare import Prepared, load_bars, prepare
+from nexus.training._prepare import Prepared, load_bars, load_context, prepare
 from nexus.training._reports import model_backtest
 from nexus.training._trainer import ModelResult, Progress, train_models
 from nexus.training._validate import (
     ValidationConfig,
     apply_decision,
     judge,
+    slot_specs,
     validation_start,
 )
 
@@ -219,10 +220,12 @@ def _judge(
     slot = result.config.slot_name
     version = save_artifact(registry, result, prepared, config).name
     before = registry.champion(slot)
-    decision = judge(registry, slot, version, bars, start, validation)
+    context = load_context(store, bars, slot_specs(registry, slot, version))
+    decision = judge(registry, slot, version, bars, start, validation, context)
     apply_decision(registry, slot, version, decision)
     report = registry.home / "reports" / f"retrain-{slot}-{version}.html"
-    model_backtest(store, registry.load(slot, version), start=start, report=report, bars=bars)
+    artifact = registry.load(slot, version)
+    model_backtest(store, artifact, start=start, report=report, bars=bars, context=context)
     return {
         "report": str(report),
         "slot": slot,

@@ -26,7 +26,7 @@ from pydantic import Field
 from nexus.config import FrozenConfig
 from nexus.datasets import Dataset, build_dataset
 from nexus.domain import Interval, Sessions
-from nexus.errors import ArtifactError, DataError
+from nexus.errors import ArtifactError, DataError, NexusError
 from nexus.evaluation import (
     PROBA_COLUMNS,
     BacktestConfig,
@@ -35,7 +35,7 @@ from nexus.evaluation import (
     paired_f1_significance,
     select_threshold,
 )
-from nexus.features import FeaturePipeline
+from nexus.features import FeatureContext, FeaturePipeline, FeatureSpec
 from nexus.registry import Artifact, Registry
 from nexus.store import Store
 from nexus.training._config import ExperimentConfig
@@ -53,6 +53,7 @@ __all__ = [
     "label_embargo",
     "onnx_proba",
     "score_artifact",
+    "slot_specs",
     "trained_until",
     "validation_start",
 ]
@@ -129,7 +130,12 @@ def label_embargo(experiment: ExperimentConfig) -> pd.Timedelta:
     )
 
 
-def score_artifact(artifact: Artifact, bars: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+def score_artifact(
+    artifact: Artifact,
+    bars: pd.DataFrame,
+    start: pd.Timestamp,
+    context: FeatureContext | None = None,
+) -> pd.DataFrame:
     """The artifact's probabilities and the true class of every resolved sample from ``start``.
 
     Parameters
@@ -141,6 +147,9 @@ def score_artifact(artifact: Artifact, bars: pd.DataFrame, start: pd.Timestamp) 
         ``start`` for the features' warm-up and the window.
     start : Timestamp
         First decision time scored.
+    context : FeatureContext, optional
+        The stored news and macro vintages (:func:`load_context`), needed when the
+        artifact's features read them.
 
     Returns
     -------
@@ -148,23 +157,32 @@ def score_artifact(artifact: Artifact, bars: pd.DataFrame, start: pd.Timestamp) 
         ``symbol, ts, y, p_down, p_neutral, p_up, last_ret``, one row per
         (symbol, ts); ``last_ret`` is the bar's close-to-close return, known at ``ts``.
     """
-    data = artifact_windows(artifact, bars, start)
+    data = artifact_windows(artifact, bars, start, context)
     out = data.index[["symbol", "ts"]].reset_index(drop=True)
     out["y"] = data.y
     out[_PROBA] = onnx_proba(artifact, data.X)
     return out.merge(_last_returns(bars), on=["symbol", "ts"], how="left")
 
 
-def artifact_windows(artifact: Artifact, bars: pd.DataFrame, start: pd.Timestamp) -> Dataset:
+def artifact_windows(
+    artifact: Artifact,
+    bars: pd.DataFrame,
+    start: pd.Timestamp,
+    context: FeatureContext | None = None,
+) -> Dataset:
     """The artifact's raw feature windows and labels for every resolved sample from ``start``.
+
+    ``context`` holds the news and macro vintages when the artifact's features read them.
 
     Raises
     ------
     DataError
-        If there is none.
+        If there is none, or the features need news or macro that ``context`` lacks.
     """
     experiment = ExperimentConfig.model_validate(artifact.experiment)
-    features = FeaturePipeline(artifact.features).transform(bars)
+    context = context or FeatureContext()
+    pipeline = FeaturePipeline(artifact.features)
+    features = pipeline.transform(bars, news=context.news, macro=context.macro)
     labels = make_labels(bars, experiment.labels)
     labels = labels.loc[labels["ts"] >= start]
     data = build_dataset(features, labels, lookback=experiment.dataset.lookback, weights=None)
@@ -297,6 +315,29 @@ def decide(comparison: Comparison, config: ValidationConfig) -> Verdict:
     return Verdict("keep", f"not better than the {rival}: {'; '.join(short)}", figures)
 
 
+def slot_specs(registry: Registry, slot: str, challenger: str) -> list[FeatureSpec]:
+    """The feature specs :func:`judge` computes: the challenger's and its champion's.
+
+    Read from each version's ``features.yaml`` without verifying the artifact
+    (:func:`judge` verifies, and alerts once on a corrupt one); an unreadable
+    champion spec is skipped, as :func:`judge` then skips the champion.
+    """
+    versions = [challenger]
+    champion = registry.champion(slot)
+    if champion is not None and champion != challenger:
+        versions.append(champion)
+    specs = []
+    for version in versions:
+        try:
+            specs.append(
+                FeatureSpec.from_yaml(registry.path(slot, version, existing=True) / "features.yaml")
+            )
+        except NexusError:
+            if version == challenger:
+                raise
+    return specs
+
+
 def judge(
     registry: Registry,
     slot: str,
@@ -304,13 +345,16 @@ def judge(
     bars: pd.DataFrame,
     start: pd.Timestamp,
     config: ValidationConfig,
+    context: FeatureContext | None = None,
 ) -> Verdict:
     """Validate ``slot``'s version ``challenger`` against its champion (or the baselines).
 
     Only samples from ``start`` on whose labels neither model saw in training
     are scored: after each model's newest training bar plus the label horizon.
     A champion that fails its checksums is alerted by the registry and the
-    challenger is judged against the baselines instead.
+    challenger is judged against the baselines instead. ``context`` holds the
+    stored news and macro vintages when either model's features read them
+    (``load_context(store, bars, slot_specs(registry, slot, challenger))``).
 
     Raises
     ------
@@ -335,8 +379,8 @@ def judge(
             fix="validate after new sessions arrive, or train with data.end before the window "
             "(nexus retrain does)",
         )
-    scored = score_artifact(ours, bars, since)
-    rival = None if theirs is None else score_artifact(theirs, bars, since)
+    scored = score_artifact(ours, bars, since, context)
+    rival = None if theirs is None else score_artifact(theirs, bars, since, context)
     comparison = compare(scored, rival, config, block=max(1, experiment.labels.horizon))
     comparison.extra.update(
         {

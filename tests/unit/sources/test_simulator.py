@@ -129,6 +129,9 @@ def test_config_rejects_bad_values(fields: dict, message: str) -> None:
         ({"vol_min": 0.5, "vol_max": 0.2}, "vol_min=0.5 is above vol_max=0.2"),
         ({"price_max": 500.0}, "price_max=500.0 is not below split_threshold"),
         ({"dof": 2.0}, "greater than 2"),
+        ({"news_drift": -0.1}, "greater than or equal to 0"),
+        ({"news_drift": float("inf")}, "finite number"),
+        ({"news_drift_half_life": 0.0}, "greater than 0"),
         ({"unknown": 1.0}, "Extra inputs are not permitted"),
     ],
 )
@@ -357,6 +360,164 @@ def test_headlines_follow_sentiment() -> None:
     assert len(bad)
     assert good.str.contains("soars|approves|record").all()
     assert bad.str.contains("plunges|probe|recalls").all()
+
+
+# --------------------------------------------------------------------------- post-news drift
+
+# A market with many stories and no other edge: any drift is the post-news drift.
+NEWSY = SimulatorConfig(
+    symbols=8, sectors=2, sessions=20, interval="5m", seed=11, alpha=0.0, params={"news_rate": 4}
+)
+# Recorded before the post-news drift existed: news ids and last closes of SMALL with more news.
+REFERENCE = SMALL.model_copy(update={"params": MarketParams(news_rate=1.0)})
+REFERENCE_IDS = [
+    "6a2b10f061ebe3f2c8ff3fe6",
+    "2a17ac49b05fb7cf3f838e71",
+    "96610047c85d30da729c89c5",
+    "30dcf6fbc4e4c27704ca26e1",
+    "a3df4b9c15e23777f7f5219c",
+    "7fb6c337906638daea1cd264",
+    "11861d29a281976850bc6606",
+    "911bf7a31ee03451cf8104a5",
+    "ec5d15712cbcfcfa257fc1ce",
+    "3b82b690b0151045d5241a2c",
+    "0c115be9aeb944fb525bf9d2",
+]
+REFERENCE_CLOSES = [199.89847670357753, 47.21735048367698, 114.34682484083326, 27.75582818443455]
+
+
+def _drifting(config: SimulatorConfig, drift: float, half_life: float = 6.0) -> SimulatorConfig:
+    params = {**config.params.model_dump(), "news_drift": drift, "news_drift_half_life": half_life}
+    return SimulatorConfig(**{**config.model_dump(), "params": params})
+
+
+def _story_bars(market: SimulatedMarket) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each story's symbol index, bar index (counted over the whole history) and sentiment."""
+    ts = market.bars["ts"].to_numpy().reshape(market.config.symbols, -1)[0]
+    news = market.news
+    symbol = news["symbols"].str.slice(3).astype(int).to_numpy()
+    bar = np.searchsorted(ts, news["published_at"].to_numpy())
+    assert (ts[bar] == news["published_at"].to_numpy()).all()
+    return symbol, bar, news["sentiment"].to_numpy()
+
+
+def _expected_state(market: SimulatedMarket) -> np.ndarray:
+    """nu (symbols, T) from the news frame: a story at bar b adds S 2^(-(t - b - 1) / hl), t > b."""
+    n, hl = market.config.symbols, market.config.params.news_drift_half_life
+    state = np.zeros((n, len(market.bars) // n))
+    for i, b, s in zip(*_story_bars(market), strict=True):
+        state[i, b + 1 :] += s * 2.0 ** (-np.arange(state.shape[1] - b - 1) / hl)
+    return state
+
+
+def _by_symbol(market: SimulatedMarket, column: str) -> np.ndarray:
+    return market.truth[column].to_numpy().reshape(market.config.symbols, -1)
+
+
+def test_news_drift_zero_is_the_market_of_today() -> None:
+    today = simulate(REFERENCE)
+    off = simulate(_drifting(REFERENCE, 0.0, half_life=2.0))  # the half-life alone does nothing
+    for frame in ("bars", "truth", "news", "corporate_actions", "symbols", "macro"):
+        pd.testing.assert_frame_equal(getattr(off, frame), getattr(today, frame), check_exact=True)
+    assert today.news["id"].tolist() == REFERENCE_IDS
+    closes = today.bars.groupby("symbol")["close"].last().tolist()
+    assert closes == pytest.approx(REFERENCE_CLOSES, rel=1e-12)
+
+
+def test_news_drift_changes_prices_but_no_draw_and_no_news_id() -> None:
+    off, on = simulate(REFERENCE), simulate(_drifting(REFERENCE, 0.5, half_life=2.0))
+    pd.testing.assert_frame_equal(on.news, off.news, check_exact=True)
+    assert on.news["id"].tolist() == REFERENCE_IDS
+    for column in ("vol", "signal", "jump", "gap"):
+        np.testing.assert_array_equal(on.truth[column], off.truth[column])
+    assert not np.allclose(on.truth["drift"], off.truth["drift"])
+    assert not np.allclose(on.bars["close"], off.bars["close"])
+    pd.testing.assert_frame_equal(on.macro, off.macro)
+
+
+def test_post_news_drift_halves_every_half_life_after_a_story() -> None:
+    drift, half_life = 0.4, 3.0
+    params = MarketParams(news_rate=1.0, news_drift=drift, news_drift_half_life=half_life)
+    market = simulate(SMALL.model_copy(update={"alpha": 0.0, "sessions": 5, "params": params}))
+    mu, vol = _by_symbol(market, "drift"), _by_symbol(market, "vol")
+    symbol, bar, sentiment = _story_bars(market)
+    checked = 0
+    for i in range(market.config.symbols):
+        mine = np.flatnonzero(symbol == i)
+        if len(mine) < 2 or bar[mine[0]] == bar[mine[1]]:
+            continue
+        b, b_next, s = bar[mine[0]], bar[mine[1]], sentiment[mine[0]]
+        assert (mu[i, : b + 1] == 0.0).all()  # nothing before the story is known
+        k = np.arange(b_next - b)  # bars b + 1 .. b_next see this story only
+        expected = drift * vol[i, b + 1 : b_next + 1] * s * 2.0 ** (-k / half_life)
+        np.testing.assert_allclose(mu[i, b + 1 : b_next + 1], expected, rtol=1e-12)
+        checked += 1
+    assert checked >= 2
+    np.testing.assert_allclose(mu, drift * vol * _expected_state(market), rtol=1e-9, atol=1e-18)
+
+
+def test_post_news_drift_carries_across_sessions() -> None:
+    params = {"news_rate": 1.0, "news_drift": 0.3}
+    config = SimulatorConfig(
+        symbols=4, sectors=2, sessions=30, interval="1h", seed=3, alpha=0.0, params=params
+    )
+    hourly = simulate(config)
+    symbol, bar, _ = _story_bars(hourly)
+    day = hourly.bars["ts"].dt.date.to_numpy().reshape(config.symbols, -1)[0]
+    closing = np.append(day[1:] != day[:-1], False)  # the last bar of a session but the last
+    last = closing[bar]
+    assert last.sum() >= 3
+    mu, vol = _by_symbol(hourly, "drift"), _by_symbol(hourly, "vol")
+    state = _expected_state(hourly)  # counts bars across nights as if they were consecutive
+    for i, b in zip(symbol[last], bar[last], strict=True):
+        assert mu[i, b + 1] == pytest.approx(0.3 * vol[i, b + 1] * state[i, b + 1], rel=1e-9)
+        assert state[i, b + 1] != pytest.approx(state[i, b] * 2.0 ** (-1 / 6), abs=1e-6)
+    # daily bars: each bar closes a session, and the story's full sentiment reaches the next one
+    daily = simulate(_drifting(SMALL.model_copy(update={"interval": "1d", "sessions": 60}), 0.3))
+    symbol, bar, sentiment = _story_bars(daily)
+    first = np.unique(symbol, return_index=True)[1]
+    mu, vol, signal = (_by_symbol(daily, c) for c in ("drift", "vol", "signal"))
+    news_mu = mu - daily.config.alpha * vol * signal
+    assert len(first) >= 3
+    for i, b, s in zip(symbol[first], bar[first], sentiment[first], strict=True):
+        assert np.abs(news_mu[i, : b + 1]).max() < 1e-15
+        assert news_mu[i, b + 1] == pytest.approx(0.3 * vol[i, b + 1] * s, rel=1e-9)
+
+
+def _forward_sums(market: SimulatedMarket, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each story's sentiment and the sum of its symbol's ret over the next ``horizon`` bars."""
+    symbol, bar, sentiment = _story_bars(market)
+    ret = _by_symbol(market, "ret")
+    keep = bar + horizon < ret.shape[1]
+    total = np.concatenate([np.zeros((ret.shape[0], 1)), np.cumsum(ret, axis=1)], axis=1)
+    i, b = symbol[keep], bar[keep]
+    return sentiment[keep], total[i, b + horizon + 1] - total[i, b + 1]
+
+
+@pytest.mark.parametrize(("drift", "planted"), [(0.3, True), (0.0, False)])
+def test_post_news_drift_can_be_learned_from_sentiment(drift: float, planted: bool) -> None:
+    sentiment, forward = _forward_sums(simulate(_drifting(NEWSY, drift)), horizon=6)
+    assert len(sentiment) > 500
+    up, down = forward[sentiment > 0], forward[sentiment < 0]
+    diff = up.mean() - down.mean()
+    t = diff / np.sqrt(up.var(ddof=1) / len(up) + down.var(ddof=1) / len(down))
+    if planted:
+        assert t > 4.0
+        assert np.corrcoef(sentiment, forward)[0, 1] > 0.2
+    else:
+        assert abs(t) < 3.0
+
+
+def test_post_news_drift_keeps_history_a_prefix_and_live_equal() -> None:
+    config = _drifting(NEWSY.model_copy(update={"sessions": 3}), 0.3)
+    short, long = simulate(config), simulate(config.model_copy(update={"sessions": 6}))
+    keep = long.bars["ts"] <= short.bars["ts"].max()
+    pd.testing.assert_frame_equal(short.truth, long.truth[keep].reset_index(drop=True))
+    batches, _ = _collect(SimulatorSource(config, speed=1e9), 30)
+    live = pd.concat([b.bars for b in batches], ignore_index=True)
+    expected = long.bars[long.bars["ts"].isin(live["ts"])]
+    expected = expected.sort_values(["ts", "symbol"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(live, expected)
 
 
 # --------------------------------------------------------------------------- Source

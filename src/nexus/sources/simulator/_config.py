@@ -81,6 +81,15 @@ class MarketParams(FrozenConfig):
         Expected news items per symbol per session (Poisson).
     jump_scale : float
         News jump ``J = jump_scale * sentiment * daily vol * regime multiplier`` (log).
+    news_drift : float
+        Strength of the post-news drift: after a story the drift of its symbol's bars
+        grows by ``news_drift * sigma_t * nu_t``, where ``nu_t`` sums the sentiment of the
+        symbol's earlier stories, each halving every ``news_drift_half_life`` bars. The
+        default 0 keeps news unforecastable; a positive value plants an edge that a
+        model given the news sentiment (known at the story's bar close) can learn.
+    news_drift_half_life : float
+        Half-life in bars of a story's post-news drift (it carries across sessions and
+        nights as if the bars were consecutive).
     price_min, price_max : float
         Range (log-uniform) of the symbols' prices before the first session.
     split_threshold : float
@@ -128,6 +137,8 @@ class MarketParams(FrozenConfig):
     news_volume_boost: float = Field(2.0, ge=0)
     news_rate: float = Field(0.2, ge=0)
     jump_scale: float = Field(0.5, ge=0)
+    news_drift: float = Field(0.0, ge=0, allow_inf_nan=False)
+    news_drift_half_life: float = Field(6.0, gt=0, allow_inf_nan=False)
     price_min: float = Field(20.0, gt=0)
     price_max: float = Field(250.0, gt=0)
     split_threshold: float = Field(400.0, gt=0)
@@ -161,6 +172,11 @@ class MarketParams(FrozenConfig):
     def ema_lambda(self) -> float:
         """The EMA decay ``lam = 1 - 2 / (span + 1)``."""
         return 1.0 - 2.0 / (self.signal_span + 1.0)
+
+    @property
+    def news_decay(self) -> float:
+        """The per-bar decay ``2 ** (-1 / news_drift_half_life)`` of the post-news state."""
+        return 2.0 ** (-1.0 / self.news_drift_half_life)
 
     @property
     def signal_gain(self) -> float:

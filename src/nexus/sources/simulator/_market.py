@@ -37,12 +37,24 @@ unit-variance::
 
     E_it = lam E_i,t-1 + (1 - lam) eps_it
     s_it = tanh(k E_i,t-1)                     (known before bar t opens)
-    mu_it = alpha sigma_it s_it
+    mu_it = alpha sigma_it s_it                (plus the post-news drift below)
 
 News. Per symbol and session a Poisson(``news_rate``) number of items, each at a
 uniformly drawn bar, with latent sentiment ``S ~ N(0, 1)`` clipped to [-3, 3]. The
 bar's log price jumps by ``J = jump_scale * S * v_i / sqrt(252) * rho_k`` (summed when
-several items hit one bar). News cannot be foreseen: ``E[J | past] = 0``.
+several items hit one bar). The jump cannot be foreseen: ``E[J | past] = 0``. An item
+is available at its bar's close. After it, the post-news state ``nu`` of its symbol
+sums the sentiment of the symbol's earlier items ``e`` (at bars ``b_e``), each halving
+every ``hl = news_drift_half_life`` bars, counted across sessions and nights as if the
+bars were consecutive::
+
+    nu_it = sum_{e: b_e < t} S_e 2^(-(t - b_e - 1) / hl)     (known before bar t opens)
+    mu_it = alpha sigma_it s_it + news_drift sigma_it nu_it
+
+so an item at bar ``b`` adds ``news_drift sigma S`` to the drift of bar ``b + 1`` (the
+next session's first bar when ``b`` closes a session), half that ``hl`` bars later, and
+so on. With ``news_drift = 0`` (the default) news is unforecastable; with
+``news_drift > 0`` a model given the news sentiment can learn the post-news drift.
 
 Returns. The bar's intrabar log return and its overnight gap::
 
@@ -52,8 +64,9 @@ Returns. The bar's intrabar log return and its overnight gap::
 ``eps_gap`` mixes its own market, sector and symbol t-shocks like ``eps``. The truth
 ``ret`` of a bar is its close-to-close log return in the adjusted price series:
 ``ret = gap + mu + sigma eps + J`` (``gap = 0`` except on a session's first bar).
-So ``E[ret | past] = mu_t = alpha sigma_t s_t``: with ``alpha = 0`` the log price is a
-martingale, and ``(ret - gap - J) / sigma = alpha s + eps`` exactly.
+So ``E[ret | past] = mu_t = alpha sigma_t s_t + news_drift sigma_t nu_t``: with
+``alpha = 0`` and ``news_drift = 0`` the log price is a martingale, and
+``(ret - gap - J) / sigma = alpha s + news_drift nu + eps`` exactly.
 
 Raw prices, splits and dividends. Within a session ``open_t = close_t-1``. A
 session's first bar opens at ``(C / R - D) * exp(gap)``, where ``C`` is the previous
@@ -76,9 +89,11 @@ rounded to whole shares.
 Determinism. The per-symbol constants come from the stream
 ``SeedSequence(seed, spawn_key=(0,))`` and session ``k`` draws everything from
 ``SeedSequence(seed, spawn_key=(1, k))``, in a fixed order; the state carried from
-one session to the next (variance, EMA, regime, last close, shares, last date) is a
-function of the earlier sessions only. History of ``N`` sessions is therefore a
-prefix of history of ``N + j`` sessions, and the live stream equals history.
+one session to the next (variance, EMA, post-news state, regime, last close, shares,
+last date) is a function of the earlier sessions only. History of ``N`` sessions is
+therefore a prefix of history of ``N + j`` sessions, and the live stream equals history.
+The post-news state draws no random number: ``news_drift`` changes drifts and prices
+(and so the splits and dividends that prices trigger), never a draw or a news item.
 
 Macro series. With ``config.macro`` the market also publishes ``SIM_CPI``,
 ``SIM_GDP`` and ``SIM_RATE`` vintages (:mod:`nexus.sources.simulator._macro`),
@@ -224,6 +239,7 @@ class SessionInfo:
 class _State:
     h: np.ndarray
     ema: np.ndarray
+    post_news: np.ndarray
     regime: int
     close: np.ndarray
     shares: np.ndarray
@@ -284,7 +300,8 @@ class SimulatedMarket:
     bars : DataFrame, shape (n * T, 9)
         Raw bars (``BAR_COLUMNS``, source ``"simulator"``), sorted by symbol then ts.
     truth : DataFrame, shape (n * T, 8)
-        :data:`TRUTH_COLUMNS`, row for row like ``bars``: ``drift`` (mu_t), ``vol``
+        :data:`TRUTH_COLUMNS`, row for row like ``bars``: ``drift`` (mu_t = E[ret_t | past],
+        with the post-news drift), ``vol``
         (sigma_t), ``signal`` (s_t), ``jump`` (J_t), ``gap`` (overnight gap, first bar
         of a session only) and ``ret`` (close-to-close adjusted log return,
         ``gap + drift + vol * eps + jump``).
@@ -461,6 +478,7 @@ def iter_sessions(config: SimulatorConfig, universe: Universe) -> Iterator[Sessi
     state = _State(
         h=np.ones(n),
         ema=universe.ema0,
+        post_news=np.zeros(n),
         regime=0,
         close=universe.price0,
         shares=np.ones(n),
@@ -526,6 +544,20 @@ def _signal(shock: np.ndarray, ema0: np.ndarray, p: MarketParams) -> tuple[np.nd
     ema, _ = lfilter([1.0 - lam], [1.0, -lam], shock, axis=0, zi=(lam * ema0)[None, :])
     before = np.vstack([ema0[None, :], ema[:-1]])
     return np.tanh(p.signal_gain * before), ema[-1].copy()
+
+
+def _post_news(d: _Draws, news0: np.ndarray, p: MarketParams) -> tuple[np.ndarray, np.ndarray]:
+    """The post-news state nu_t (B, n) and the nu of the bar after the last one (n,).
+
+    ``A_t = r A_t-1 + X_t`` with ``r = 2 ** (-1 / half_life)`` and ``X_t`` the summed
+    sentiment of bar t's news; ``nu_t = A_t-1`` uses news of earlier bars only, and
+    ``nu_0 = news0`` is what the previous session carried. Draws nothing.
+    """
+    total = np.zeros_like(d.shock)
+    np.add.at(total, (d.news_bar, d.news_symbol), d.news_sentiment)
+    r = p.news_decay
+    state, _ = lfilter([1.0], [1.0, -r], total, axis=0, zi=(r * news0)[None, :])
+    return np.vstack([news0[None, :], state[:-1]]), state[-1].copy()
 
 
 def _u_shape(position: np.ndarray | None, amplitude: float) -> np.ndarray:
@@ -609,7 +641,10 @@ def _simulate_session(
     sigma = _sigma(universe, info, h, rho, p)
     signal, ema_next = _signal(d.shock, state.ema, p)
     jump, heat = _jumps(universe, d, rho, p)
+    post_news, news_next = _post_news(d, state.post_news, p)
     drift = config.alpha * sigma * signal
+    if p.news_drift > 0:  # skipped at 0 so that the default market stays bit for bit
+        drift = drift + p.news_drift * sigma * post_news
     r = drift + sigma * d.shock + jump
     gap = np.zeros_like(r)
     gap[0] = p.overnight_ratio * universe.daily_vol * rho * d.gap_shock
@@ -638,7 +673,8 @@ def _simulate_session(
         news_sentiment=d.news_sentiment,
         news_template=d.news_template,
     )
-    return result, _State(h_next, ema_next, regime, close[-1].copy(), shares, info.day)
+    next_state = _State(h_next, ema_next, news_next, regime, close[-1].copy(), shares, info.day)
+    return result, next_state
 
 
 # --------------------------------------------------------------------------- frames
@@ -707,9 +743,17 @@ def bars_and_truth(
     return bars_frame(bars), pd.DataFrame({"symbol": symbol, "ts": ts_utc, **truth})
 
 
+_KEY_EXCLUDE = {
+    "sessions": True,
+    "macro": True,
+    "params": {"news_drift": True, "news_drift_half_life": True},
+}
+
+
 def _market_key(config: SimulatorConfig) -> str:
-    # ``macro`` changes no news item: it is left out, so ids stay those of a config without it
-    fields = config.model_dump(mode="json", exclude={"sessions", "macro"})
+    # ``macro`` and the post-news drift change no news item: they are left out, so ids stay
+    # those of a config without them
+    fields = config.model_dump(mode="json", exclude=_KEY_EXCLUDE)
     payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

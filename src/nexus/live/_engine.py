@@ -29,11 +29,13 @@ from nexus.domain import (
     PREDICTION_COLUMNS,
     RECOMMENDATION_COLUMNS,
     Action,
+    Interval,
     Prediction,
     Recommendation,
 )
 from nexus.errors import NexusError
 from nexus.live._champions import Champion, ConfigWatcher, load_champions
+from nexus.live._context import ContextFeed
 from nexus.live._decision import decide, warming_up
 from nexus.live._metrics import LiveMetrics
 from nexus.live._windows import FeatureWindows
@@ -105,6 +107,8 @@ class LiveEngine:
         self.timings: dict[str, float] = {}
         self.processed = 0
         self._groups: dict[str, FeatureWindows] = {}
+        self._feed = ContextFeed(store, ())
+        self._served: list[str] = []
         self._gate: RiskGate | None = None
         self._watcher = ConfigWatcher(registry.config_path)
         self._sub: Subscription | None = None
@@ -210,14 +214,23 @@ class LiveEngine:
             groups[key] = FeatureWindows(c.spec, length)
         symbols = self._symbols()
         history = self._history(symbols, max(g.warmup + g.length for g in groups.values()))
+        feed = ContextFeed(self.store, [c.spec for c in self.champions])
+        context = None
+        if feed.active and not history.empty:
+            context = feed.warm(symbols, self._close(pd.Timestamp(history["ts"].max())))
         for group in groups.values():
-            group.warm(history)
-        self._groups = groups
+            group.warm(history, context)
+        self._groups, self._feed, self._served = groups, feed, symbols
         self._actions = len(self.store.read_corporate_actions(symbols)) if symbols else 0
         self._gate = RiskGate(self.risk, universe=len(symbols), positions=self._positions(symbols))
         for c in self.champions:  # the first run of a session is slow: pay it before a bar waits
             self._infer(c, symbols)
         self.metrics.rewarms.inc()
+
+    def _close(self, ts: pd.Timestamp) -> pd.Timestamp:
+        """The (nominal) close of the bar labelled ``ts``, in UTC."""
+        ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+        return ts + Interval.parse(self.interval).timedelta
 
     def _symbols(self) -> list[str]:
         series = self.store.series()
@@ -284,6 +297,10 @@ class LiveEngine:
         ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
         symbols = [b.symbol for b in event.bars]
         ohlcv = np.array([[getattr(b, c) for c in _OHLCV] for b in event.bars], dtype=np.float64)
+        if self._feed.active:  # news and vintages stored since the last bar time
+            context = self._feed.poll(self._served or symbols, self._close(ts))
+            for group in self._groups.values():
+                group.add_context(context)
         for group in self._groups.values():
             if group.last_ts is None or ts > group.last_ts:  # a rewarm may already hold ts
                 group.update(ts, symbols, ohlcv)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nexus.features import FeaturePipeline, FeatureSpec
+from nexus.features import FeatureContext, FeaturePipeline, FeatureSpec
 
 __all__ = ["FeatureWindows"]
 
@@ -43,7 +43,7 @@ class FeatureWindows:
         """Bars of history :meth:`warm` needs per symbol for exact features."""
         return self.pipeline.warmup
 
-    def warm(self, history: pd.DataFrame) -> None:
+    def warm(self, history: pd.DataFrame, context: FeatureContext | None = None) -> None:
         """Rebuild the online state and every symbol's rows from stored (adjusted) bars.
 
         Parameters
@@ -51,8 +51,11 @@ class FeatureWindows:
         history : DataFrame, shape (n, 9)
             Bar frame of one interval with at least ``warmup + length`` bars per
             symbol for complete windows.
+        context : FeatureContext, optional
+            The stored news and macro vintages, when the spec reads them.
         """
-        tails = self.online.warm_tail(history, self.length)
+        context = context or FeatureContext()
+        tails = self.online.warm_tail(history, self.length, news=context.news, macro=context.macro)
         self._index, self._rows, self._ready = {}, self._rows[:0], self._ready[:0]
         if history.empty:
             self.last_ts = None
@@ -74,6 +77,10 @@ class FeatureWindows:
         pad = np.full((len(new), self.length, self.width), np.nan, dtype=np.float32)
         self._rows = np.concatenate([self._rows, pad])
         self._ready = np.concatenate([self._ready, np.zeros(len(new), dtype=np.int64)])
+
+    def add_context(self, context: FeatureContext) -> None:
+        """Take news items and macro vintages stored since the warm-up (each once)."""
+        self.online.add_context(news=context.news, macro=context.macro)
 
     def update(self, ts: pd.Timestamp, symbols: Sequence[str], ohlcv: np.ndarray) -> None:
         """Add the bars of one bar time (raw OHLCV, shape (m, 5)) to the windows."""

@@ -358,12 +358,17 @@ class DuckDBStore(SignalReads):
             params.append(as_utc_timestamp(end))
         return self._df(sql + " ORDER BY available_at, id", params)
 
-    def read_macro(self, series_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Every stored vintage of the given series."""
-        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro", []
+    def read_macro(
+        self, series_ids: Sequence[str] | None = None, *, start: datetime | None = None
+    ) -> pd.DataFrame:
+        """Every stored vintage of the given series (published at or after ``start``)."""
+        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro WHERE TRUE", []
         if series_ids is not None:
-            sql += " WHERE series_id IN ?"
+            sql += " AND series_id IN ?"
             params.append(symbol_list(series_ids))
+        if start is not None:
+            sql += " AND realtime_start >= ?"
+            params.append(as_utc_timestamp(start))
         out = self._df(sql + " ORDER BY series_id, period, realtime_start", params)
         out["period"] = pd.to_datetime(out["period"]).dt.date
         return out

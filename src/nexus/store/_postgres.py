@@ -520,12 +520,17 @@ class PostgresStore(SignalReads):
             params["end"] = _param_ts(end)
         return self._read(sql + " ORDER BY available_at, id", params, NEWS_COLUMNS)
 
-    def read_macro(self, series_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Every stored vintage of the given series."""
-        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro", {}
+    def read_macro(
+        self, series_ids: Sequence[str] | None = None, *, start: datetime | None = None
+    ) -> pd.DataFrame:
+        """Every stored vintage of the given series (published at or after ``start``)."""
+        sql, params = f"SELECT {', '.join(MACRO_COLUMNS)} FROM macro WHERE TRUE", {}
         if series_ids is not None:
-            sql += " WHERE series_id = ANY(%(ids)s::text[])"
+            sql += " AND series_id = ANY(%(ids)s::text[])"
             params["ids"] = symbol_list(series_ids)
+        if start is not None:
+            sql += " AND realtime_start >= %(start)s"
+            params["start"] = _param_ts(start)
         sql += " ORDER BY series_id, period, realtime_start"
         return self._read(sql, params, MACRO_COLUMNS)
 

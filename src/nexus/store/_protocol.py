@@ -138,8 +138,11 @@ class Store(Protocol):
     ) -> pd.DataFrame:
         """News available in ``[start, end)`` mentioning any of ``symbols``."""
 
-    def read_macro(self, series_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Every stored vintage of the given macro series."""
+    def read_macro(
+        self, series_ids: Sequence[str] | None = None, *, start: datetime | None = None
+    ) -> pd.DataFrame:
+        """Every stored vintage of the given macro series, or those with ``realtime_start``
+        at or after ``start``."""
 
     def read_quarantine(
         self, *, limit: int | None = None, disposition: str | None = None

@@ -566,6 +566,9 @@ def test_macro_vintages_are_point_in_time(store: Store) -> None:
 
     stored = store.read_macro(["GDP"])
     assert stored["value"].tolist() == [1.6, 1.3, 2.8]
+    since = store.read_macro(["GDP", "CPI"], start=T("2024-04-25 12:30"))
+    assert since["value"].tolist() == [1.6, 1.3, 2.8]  # published at or after start
+    assert store.read_macro(start=T("2024-05-01"))["value"].tolist() == [1.3, 2.8]
     assert stored["period"].tolist() == [date(2024, 1, 1), date(2024, 1, 1), date(2024, 4, 1)]
 
     times = [

@@ -32,6 +32,7 @@ from nexus.domain import (
     Interval,
     Prediction,
     Recommendation,
+    empty_bars,
 )
 from nexus.errors import NexusError
 from nexus.live._champions import Champion, ConfigWatcher, load_champions
@@ -216,8 +217,9 @@ class LiveEngine:
         history = self._history(symbols, max(g.warmup + g.length for g in groups.values()))
         feed = ContextFeed(self.store, [c.spec for c in self.champions])
         context = None
-        if feed.active and not history.empty:
-            context = feed.warm(symbols, self._close(pd.Timestamp(history["ts"].max())))
+        if feed.active:  # news of the history's last hours, or of now on an empty store
+            last = datetime.now(UTC) if history.empty else self._close(history["ts"].max())
+            context = feed.warm(symbols, pd.Timestamp(last))
         for group in groups.values():
             group.warm(history, context)
         self._groups, self._feed, self._served = groups, feed, symbols
@@ -227,8 +229,9 @@ class LiveEngine:
             self._infer(c, symbols)
         self.metrics.rewarms.inc()
 
-    def _close(self, ts: pd.Timestamp) -> pd.Timestamp:
+    def _close(self, ts: object) -> pd.Timestamp:
         """The (nominal) close of the bar labelled ``ts``, in UTC."""
+        ts = pd.Timestamp(ts)
         ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
         return ts + Interval.parse(self.interval).timedelta
 
@@ -240,9 +243,9 @@ class LiveEngine:
 
     def _history(self, symbols: list[str], bars: int) -> pd.DataFrame:
         """The newest ``bars`` bars of each symbol, adjusted for corporate actions."""
-        raw = self.store.last_bars(symbols, self.interval, bars) if symbols else pd.DataFrame()
+        raw = self.store.last_bars(symbols, self.interval, bars) if symbols else empty_bars()
         if raw.empty:
-            return raw
+            return empty_bars()
         return self.store.read_bars(symbols, self.interval, raw["ts"].min(), None, adjust="all")
 
     def _positions(self, symbols: list[str]) -> dict[str, int]:

@@ -156,3 +156,17 @@ def test_live_news_and_macro_features_equal_batch(trained: Path, tmp_path: Path)
         )
         before = without.loc[without["symbol"] == "SIM01", "news_count"].to_numpy()[-LOOKBACK:]
         np.testing.assert_array_equal(live_counts - before, [0, 0, 0, 1, 1, 1])
+
+
+def test_a_news_champion_waits_for_bars_on_an_empty_store(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(trained / "home", tmp_path / "home")
+    registry = Registry(tmp_path / "home", slots=(SLOT,))
+    with DuckDBStore(tmp_path / "empty.duckdb") as store:
+        engine = LiveEngine(store, registry, InProcessBus(), slots=(SLOT,))
+        asyncio.run(engine.start())
+        status = engine.status()
+        engine.close()
+    assert status["state"] == "running"
+    assert engine.champions[0].spec.news is not None

@@ -115,15 +115,16 @@ class OnlineContext:
         self._macro = OnlineMacroFeatures(spec.macro) if spec.macro is not None else None
         self.width = len(spec.context_names())
 
-    def warm(self, context: FeatureContext, asof_us: int) -> None:
-        """Rebuild both states from stored items, standing at ``asof_us``."""
+    def warm(self, context: FeatureContext, asof_us: int | None) -> None:
+        """Rebuild both states from stored items, standing at ``asof_us`` (None: not yet)."""
         context.check(self.spec, "the online warm-up")
         if self._news is not None:
-            self._news.warm(context.news, asof_us)
+            self._news = OnlineNewsFeatures(self.spec.news)
         if self._macro is not None:
             self._macro = OnlineMacroFeatures(self.spec.macro)
-            self._macro.add(context.macro)
-            self._macro.at(asof_us)
+        self.add(context.news, context.macro)
+        if asof_us is not None:  # every symbol's state stands at the warm-up's end
+            self.at(asof_us, self._news.symbols if self._news is not None else ())
 
     def add(self, news: pd.DataFrame | None = None, macro: pd.DataFrame | None = None) -> None:
         """Take newly arrived news items and macro vintages (each once; any may be None)."""

@@ -190,13 +190,11 @@ class OnlineFeatures:
         self._interval = bars.interval
         self._offset = None
         if self._context is not None:
-            context.check(self._plan.spec, "the online warm-up")
-            self._context = OnlineContext(self._plan.spec)
+            asof = None
             if len(bars):
                 self._offset = close_offset_us(bars.interval, self._plan.spec, "warm-up bars")
-                self._context.warm(context, int(bars.ts.max()) + self._offset)
-            else:
-                self._context.add(news, macro)
+                asof = int(bars.ts.max()) + self._offset
+            self._context.warm(context, asof)
         if not len(bars):
             return {}
         computed = compute(self._plan, bars, market_from=_market_from(bars), context=context)

@@ -4,7 +4,8 @@ Each path answers from a script: a list of :class:`Reply` values served in
 order (the last one repeats). Replies can be slow (``delay_s``, to make the
 client time out), carry any status and headers (``Retry-After``), and any
 bytes (real RSS, NewsAPI and FRED payloads, malformed ones, oversized ones).
-Every request is recorded with its path, query and headers.
+GET and POST are both answered from the same scripts. Every request is
+recorded with its path, query, headers, method, body and arrival time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    method: str = "GET"
+    body: bytes = b""
+    at: float = field(default_factory=time.monotonic)
 
 
 class ScriptedServer:
@@ -76,12 +80,21 @@ class ScriptedServer:
 def _handler(state: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
             state.requests.append(
                 Request(
                     parts.path,
                     parse_qs(parts.query),
                     {k.lower(): v for k, v in self.headers.items()},
+                    method,
+                    self.rfile.read(length) if length else b"",
                 )
             )
             reply = state._next(parts.path)

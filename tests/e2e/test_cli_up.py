@@ -84,6 +84,19 @@ def test_up_builds_serves_stops_cleanly_and_resumes(nexus, tmp_path: Path):
         latest = httpx.get(f"{url}/api/recommendations/latest").json()
         assert {r["symbol"] for r in latest} == {"SIM00", "SIM01", "SIM02"}
         assert httpx.get(f"{url}/").status_code == 200
+        metrics = httpx.get(f"{url}/metrics").text  # ingest shares the API's registry
+        assert 'nexus_ingest_bars_total{interval="1m",source="simulator"}' in metrics
+        assert 'nexus_ingest_lag_seconds{interval="1m",source="simulator"}' in metrics
+        # the drift monitor runs inside: it checks both champions and reports its health
+        drift = _wait_for(
+            lambda: len(d := httpx.get(f"{url}/api/drift").json()) == 2 and d, 120, "drift checks"
+        )
+        assert {d["slot"] for d in drift} == {"lstm", "transformer"}
+        assert all(d["status"] in ("ok", "warning", "drift", "severe") for d in drift)
+        monitor = httpx.get(f"{url}/api/health").json()["components"]["monitor"]
+        assert monitor["status"] == "ok"
+        assert monitor["info"]["state"] == "running"
+        assert "nexus_monitor_champion{" in httpx.get(f"{url}/metrics").text
     finally:
         code, err = _stop(first)
     assert code == 0, err

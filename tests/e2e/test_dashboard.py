@@ -34,7 +34,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from nexus.api import BackgroundServer, create_app
-from nexus.bus import TOPIC_SIGNALS, InProcessBus, SignalsReady
+from nexus.bus import TOPIC_ALERTS, TOPIC_SIGNALS, AlertRaised, InProcessBus, SignalsReady
 from nexus.config import Settings
 from nexus.domain import (
     Action,
@@ -542,4 +542,84 @@ def test_dashboard_shows_headlines_with_sentiment_and_the_macro_series(
     tab.page.select_option("#symbol-select", "SIM01")
     tab.wait("s.newsSymbol === 'SIM01'")
     assert tab.text("#news-list") == "No headlines for SIM01 yet"
+    assert tab.errors == []
+
+
+TOP_FEATURE = {"psi": 4.2, "ks": 0.5, "n": 120, "drifting": True}
+
+
+def _monitor_batch(registry: Registry) -> WriteBatch:
+    """One stored alert and the newest drift check of each slot's champion."""
+    at = pd.Timestamp("2025-01-03 21:00", tz="UTC")
+    alert = AlertRaised(
+        level="warning",
+        source="monitor",
+        kind="data_drift",
+        slot="lstm",
+        message="lstm: data drift (62% of features drifting)",
+        at=at.to_pydatetime(),
+        id="stored-1",
+    )
+    checks = [
+        {
+            "at": at,
+            "slot": slot,
+            "version": registry.champion(slot),
+            "bar_ts": at,
+            "status": status,
+            "data_score": 1.7,
+            "drifted": drifted,
+            "confidence": 0.52,
+            "confidence_ref": 0.55,
+            "accuracy": 0.41,
+            "accuracy_ref": 0.50,
+            "macro_f1": 0.33,
+            "macro_f1_ref": 0.40,
+            "n_window": 120,
+            "n_resolved": 480,
+            "details": json.dumps({"features": {"rvol_15": TOP_FEATURE}}),
+        }
+        for slot, status, drifted in (("lstm", "drift", 0.62), ("transformer", "ok", 0.05))
+    ]
+    from nexus.monitoring import Notifier
+
+    notifier = Notifier()
+    notifier._held = [alert]
+    return WriteBatch(alerts=notifier.held(), drift=pd.DataFrame(checks))
+
+
+def test_dashboard_shows_alerts_and_each_champions_drift(tab: Page, live: Live) -> None:
+    registry = Registry(live.settings.home, slots=SLOTS)
+    live.store.write(_monitor_batch(registry))
+    _open(tab, live, "SIM00")
+    tab.wait("s.alertLoads > 0 && s.driftLoads > 0")
+    assert tab.state()["alertIds"] == ["stored-1"]
+    stored = tab.page.locator('#alert-list [data-id="stored-1"]')
+    assert stored.get_attribute("data-level") == "warning"
+    assert "62% of features drifting" in stored.inner_text()
+    lstm = tab.page.locator('#model-body [data-slot="lstm"]')
+    assert lstm.locator(".drift").get_attribute("data-drift") == "drift"
+    row = lstm.locator("tr", has_text="Drift").locator("td")
+    assert row.inner_text() == "62% features · acc 0.410 (ref 0.500)"
+    assert "rvol_15 PSI 4.20" in row.get_attribute("title")
+    transformer = tab.page.locator('#model-body [data-slot="transformer"] .drift')
+    assert transformer.get_attribute("data-drift") == "ok"
+
+    # a rollback raised live goes to the top of the list, and its text stays text
+    alert = AlertRaised(
+        level="critical",
+        source="monitor",
+        kind="rollback",
+        slot="lstm",
+        message=f"lstm: rolled back {HOSTILE}",
+        at=datetime.now().astimezone(),
+    )
+    assert live.server.call(lambda: live.bus.publish(TOPIC_ALERTS, alert)) >= 1
+    tab.wait("s.alertItems === 2")
+    assert tab.state()["alertIds"] == [alert.id, "stored-1"]
+    top = tab.page.locator("#alert-list .alert-item").first
+    assert top.get_attribute("data-level") == "critical"
+    assert top.locator(".alert-text").inner_text() == f"lstm: rolled back {HOSTILE}"
+    assert tab.page.locator("#alert-list img, #alert-list b").count() == 0
+    assert tab.text("#alert-bar").startswith("CRITICAL · monitor:")
     assert tab.errors == []

@@ -19,6 +19,7 @@ PACKAGES = [
     "nexus.labels",
     "nexus.live",
     "nexus.models",
+    "nexus.monitoring",
     "nexus.registry",
     "nexus.risk",
     "nexus.sources",

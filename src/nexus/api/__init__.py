@@ -12,12 +12,14 @@ from nexus.api._app import STATIC_DIR, create_app, plotly_js
 from nexus.api._auth import API_KEY_HEADER
 from nexus.api._hub import HubClient, StreamHub
 from nexus.api._jobs import Job, JobBusyError, Jobs
+from nexus.api._request_id import REQUEST_ID_HEADER
 from nexus.api._serve import BackgroundServer
 from nexus.api._ws import MAX_CLIENT_MESSAGE
 
 __all__ = [
     "API_KEY_HEADER",
     "MAX_CLIENT_MESSAGE",
+    "REQUEST_ID_HEADER",
     "STATIC_DIR",
     "BackgroundServer",
     "HubClient",

@@ -15,12 +15,20 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
-from nexus.api import _routes_market, _routes_models, _routes_news, _routes_ops, _ws
+from nexus.api import (
+    _routes_market,
+    _routes_models,
+    _routes_monitor,
+    _routes_news,
+    _routes_ops,
+    _ws,
+)
 from nexus.api._auth import API_KEY_HEADER
 from nexus.api._errors import install_error_handlers
 from nexus.api._hub import StreamHub
 from nexus.api._jobs import Jobs
 from nexus.api._metrics import ApiMetrics, TimingMiddleware
+from nexus.api._request_id import REQUEST_ID_HEADER, RequestIdMiddleware
 from nexus.api._state import AppState, EngineStatus
 from nexus.config import Settings
 from nexus.domain import Interval
@@ -60,6 +68,7 @@ def create_app(
     registry: Registry,
     bus: Any,
     engine_status: EngineStatus | None = None,
+    monitor_status: EngineStatus | None = None,
     metrics: CollectorRegistry | None = None,
     interval: Interval | str | None = None,
     heartbeat_s: float = 15.0,
@@ -84,6 +93,9 @@ def create_app(
     engine_status : callable, optional
         The live engine's ``status`` method, reported by ``/api/health`` and
         ``/api/ready``. Without it the app serves stored data and bus events alone.
+    monitor_status : callable, optional
+        The drift monitor's ``status`` method, reported by ``/api/health``.
+        Without it the health check reads the newest stored drift check.
     metrics : CollectorRegistry, optional
         Where the API's Prometheus metrics go and what ``/metrics`` exposes
         (pass the engine's to expose both). Default: a new registry of its own.
@@ -126,6 +138,7 @@ def create_app(
         jobs=Jobs(),
         metrics=api_metrics,
         engine_status=engine_status,
+        monitor_status=monitor_status,
         retrain_config=Path(retrain_config),
     )
 
@@ -151,7 +164,7 @@ def create_app(
     )
     app.state.nexus = state
     install_error_handlers(app)
-    for module in (_routes_market, _routes_news, _routes_models, _routes_ops):
+    for module in (_routes_market, _routes_news, _routes_models, _routes_monitor, _routes_ops):
         app.include_router(module.router)
     app.include_router(_routes_models.guarded)
     app.include_router(_ws.router)
@@ -161,9 +174,11 @@ def create_app(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=[API_KEY_HEADER, "Content-Type"],
+            allow_headers=[API_KEY_HEADER, REQUEST_ID_HEADER, "Content-Type"],
+            expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(TimingMiddleware, metrics=api_metrics)
+    app.add_middleware(RequestIdMiddleware)  # outermost: the id covers every log line
     return app
 
 

@@ -365,13 +365,7 @@ class StreamHub:
         self._broadcast({"type": "model", "data": data})
 
     def _on_alert(self, event: AlertRaised) -> None:
-        data = {
-            "level": event.level,
-            "source": event.source,
-            "message": event.message,
-            "at": iso(event.at),
-            "details": plain(dict(event.details)),
-        }
+        data = {**event.to_dict(), "at": iso(event.at), "details": plain(dict(event.details))}
         self._broadcast({"type": "alert", "data": data})
 
     def _broadcast(self, message: dict[str, Any]) -> None:

@@ -106,7 +106,22 @@ def _version(registry: Registry, slot: str, version: str, role: str, missing: bo
     }
 
 
-def _slot(registry: Registry, slot: str, *, history: bool = False) -> dict[str, Any]:
+def _drift(store) -> dict[str, str]:
+    """Slot -> the status of its newest drift check, for the version it judged."""
+    try:
+        latest = store.latest_drift()
+    except Exception:  # the badge is a nicety: a store hiccup must not fail the models list
+        return {}
+    return {f"{r.slot}/{r.version}": str(r.status) for r in latest.itertuples()}
+
+
+def _slot(
+    registry: Registry,
+    slot: str,
+    *,
+    history: bool = False,
+    drift: dict[str, str] | None = None,
+) -> dict[str, Any]:
     state = registry.state(slot)
     on_disk = set(registry.versions(slot))
     roles = {state.champion: "champion", state.previous: "previous"}
@@ -124,7 +139,7 @@ def _slot(registry: Registry, slot: str, *, history: bool = False) -> dict[str, 
         "versions": versions,
         "last_validation": _decision(judged[-1]) if judged else None,
         "last_retrain": max(created) if created else None,
-        "drift": "unknown",
+        "drift": (drift or {}).get(f"{slot}/{state.champion}", "unknown"),
     }
     if history:
         out["history"] = [_decision(d) for d in state.history]
@@ -138,15 +153,15 @@ def _decision(decision: Any) -> dict[str, Any]:
 @router.get("/models", response_model=ModelsInfo)
 def models(state: State) -> dict[str, Any]:
     """Every model slot: champion, previous champion, versions, last validation and retrain."""
-    registry = state.registry
-    return {"slots": [_slot(registry, s) for s in registry.slots()]}
+    registry, drift = state.registry, _drift(state.store)
+    return {"slots": [_slot(registry, s, drift=drift) for s in registry.slots()]}
 
 
 @router.get("/models/{slot}", response_model=SlotDetail)
 def model(state: State, slot: str) -> dict[str, Any]:
     """One model slot with its whole decision history, oldest first."""
     _require_slot(state.registry, slot)
-    return _slot(state.registry, slot, history=True)
+    return _slot(state.registry, slot, history=True, drift=_drift(state.store))
 
 
 @guarded.post("/models/{slot}/promote", response_model=DecisionInfo)

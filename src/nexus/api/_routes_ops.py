@@ -67,6 +67,37 @@ def _engine(state: AppState) -> dict[str, Any]:
     return checked
 
 
+def _monitor(state: AppState) -> dict[str, Any]:
+    """The drift monitor in this process, or else the newest check a monitor stored."""
+    if state.monitor_status is not None:
+        checked = _check(lambda: _monitor_info(state.monitor_status()))
+        monitor_state = str(checked.get("info", {}).get("state", ""))
+        if checked["status"] == "ok" and monitor_state != "running":
+            problem = checked["info"].get("problem") or f"monitor is {monitor_state}"
+            checked["status"], checked["detail"] = "error", problem
+        return checked
+    try:
+        latest = state.store.latest_drift()
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        return {"status": "error", "detail": str(exc) or type(exc).__name__}
+    if latest.empty:
+        return {"status": "absent", "detail": "no drift check stored (run nexus monitor)"}
+    newest = latest["at"].max()
+    age = (datetime.now(UTC) - newest.to_pydatetime()).total_seconds()
+    statuses = dict(zip(latest["slot"], latest["status"], strict=True))
+    return {"status": "ok", "info": plain({"last_check": newest, "age_s": age, "slots": statuses})}
+
+
+def _monitor_info(status: Mapping[str, Any]) -> dict[str, Any]:
+    slots = status.get("slots") or {}
+    return {
+        "state": status.get("state"),
+        "problem": status.get("problem", ""),
+        "failures": status.get("failures", 0),
+        "slots": {slot: check.get("status") for slot, check in slots.items()},
+    }
+
+
 def champions_of(status: Mapping[str, Any]) -> dict[str, str | None]:
     """Slot -> served version from an engine status.
 
@@ -90,12 +121,13 @@ def champions_of(status: Mapping[str, Any]) -> dict[str, str | None]:
 
 @router.get("/api/health", response_model=Health)
 def health(state: State) -> dict[str, Any]:
-    """Each component's status: store, bus (with the stream hub), registry, engine."""
+    """Each component's status: store, bus (with the stream hub), registry, engine, monitor."""
     components = {
         "store": _check(lambda: _store_info(state)),
         "bus": _check(lambda: _bus_info(state)),
         "registry": _check(lambda: _registry_info(state)),
         "engine": _engine(state),
+        "monitor": _monitor(state),
     }
     bad = any(c["status"] == "error" for c in components.values())
     return {"status": "degraded" if bad else "ok", "components": components}

@@ -35,6 +35,7 @@ class AppState:
     metrics: ApiMetrics
     engine_status: EngineStatus | None
     retrain_config: Path
+    monitor_status: EngineStatus | None = None
 
     @property
     def reports_dir(self) -> Path:

@@ -188,13 +188,7 @@ def _models_changed(data: Mapping) -> ModelsChanged:
 
 
 def _alert_raised_data(event: AlertRaised) -> dict:
-    return {
-        "level": event.level,
-        "source": event.source,
-        "message": event.message,
-        "at": event.at.isoformat(),
-        "details": dict(event.details),
-    }
+    return event.to_dict()
 
 
 def _alert_raised(data: Mapping) -> AlertRaised:
@@ -204,6 +198,9 @@ def _alert_raised(data: Mapping) -> AlertRaised:
         message=_str(data["message"]),
         at=_datetime(data["at"]),
         details=_dict(data.get("details", {})),
+        kind=_str(data.get("kind", "")),
+        slot=_str(data.get("slot", "")),
+        **({"id": _str(data["id"])} if data.get("id") else {}),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,10 +71,46 @@ class ModelsChanged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertRaised:
-    """Something a person should look at (``level``: info, warning or critical)."""
+    """Something a person should look at: one alert, as stored, streamed and sent to sinks.
+
+    Attributes
+    ----------
+    level : str
+        ``info``, ``warning`` or ``critical``.
+    source : str
+        Who raised it: ``monitor``, ``live``, ``registry``, ...
+    message : str
+        What happened, in one line.
+    at : datetime
+        When (UTC).
+    details : mapping
+        JSON-able figures behind it (scores, versions, thresholds).
+    kind : str
+        What sort of alert (``data_drift``, ``concept_drift``, ``rollback``, ...); may be empty.
+    slot : str
+        The model slot it concerns; empty when none.
+    id : str
+        A unique id (32 hex digits), so a store or a webhook receiver can drop repeats.
+    """
 
     level: str
     source: str
     message: str
     at: datetime
     details: Mapping[str, object] = field(default_factory=dict)
+    kind: str = ""
+    slot: str = ""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form (``at`` as ISO 8601)."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "source": self.source,
+            "kind": self.kind,
+            "slot": self.slot,
+            "message": self.message,
+            "at": self.at.isoformat(),
+            "details": dict(self.details),
+        }

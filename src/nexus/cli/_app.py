@@ -10,7 +10,7 @@ import pydantic
 import typer
 
 from nexus import __version__
-from nexus.config import Settings
+from nexus.config import Settings, configure_logging
 from nexus.errors import NexusError
 
 __all__ = ["app", "main", "settings_of"]
@@ -38,6 +38,8 @@ def _root(
     """Nexus: an AI quant analyst."""
     overrides = {k: v for k, v in {"home": home, "store_url": store_url}.items() if v is not None}
     ctx.obj = Settings(**overrides)
+    # text on stderr for people (NEXUS_LOG_FORMAT=json for a collector); stdout stays the output
+    configure_logging(ctx.obj.log_level, ctx.obj.log_format)
 
 
 @app.command()
@@ -67,7 +69,16 @@ def _validation_message(exc: pydantic.ValidationError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn every expected failure into one line and a non-zero exit code."""
-    from nexus.cli import _backtest, _data, _ingest, _live, _models, _retrain, _train  # noqa: F401
+    from nexus.cli import (  # noqa: F401
+        _backtest,
+        _data,
+        _ingest,
+        _live,
+        _models,
+        _monitor,
+        _retrain,
+        _train,
+    )
 
     try:
         app(args=argv, prog_name="nexus")  # standalone: usage errors print and exit 2

@@ -44,14 +44,23 @@ def up(
     config: Annotated[
         Path, typer.Option(help="Experiment for the first champions, if the registry is empty.")
     ] = Path("configs/experiments/live.yaml"),
+    monitor: Annotated[
+        bool, typer.Option(help="Run the drift monitor (alerts, automatic rollback).")
+    ] = True,
+    monitor_config: Annotated[
+        Path | None, typer.Option(help="Drift monitor config YAML (default settings if unset).")
+    ] = None,
 ) -> None:
     """Run Nexus whole: data, champions, the live simulated feed, the engine, the API.
 
     Simulates history if the store has none, trains and validates first champions
     (a short run with a progress bar) if the registry has none, then streams new
     simulated bars through the live engine and serves the dashboard and API.
-    Ctrl-C stops it cleanly; a second ``nexus up`` resumes where this one stopped.
+    The drift monitor watches the champions and rolls back on severe drift
+    (``--no-monitor`` leaves it out). Ctrl-C stops it cleanly; a second
+    ``nexus up`` resumes where this one stopped.
     """
+    from nexus.cli._monitor import monitor_config as read_monitor_config
     from nexus.registry import Registry
     from nexus.training import ExperimentConfig
 
@@ -61,10 +70,12 @@ def up(
     missing = [s for s in slots if registry.champion(s) is None]
     # read the experiment first: a wrong --config fails at once, not after the simulation
     experiment = ExperimentConfig.from_yaml(config) if missing else None
+    watch = read_monitor_config(monitor_config) if monitor else None
     with open_store(settings) as store:
         market = _ensure_data(store, symbols, sessions)
         _ensure_champions(store, registry, slots, missing, experiment, config)
-        asyncio.run(_up(settings, store, registry, slots, market, host, port, speed))
+        feed = (market, speed)
+        asyncio.run(_up(settings, store, registry, slots, feed, host, port, watch))
     stderr.print("nexus up: stopped; store closed, everything flushed")
 
 
@@ -102,35 +113,47 @@ def _ensure_champions(store: Store, registry, slots, missing, experiment, config
             stderr.print(f"    {entry['reason']}")
 
 
-async def _up(settings, store, registry, slots, market, host, port, speed) -> None:
+async def _up(settings, store, registry, slots, feed, host, port, watch) -> None:
     from nexus.api import create_app
     from nexus.bus import open_bus
-    from nexus.ingest import Ingestor
+    from nexus.cli._monitor import _monitor as drift_monitor
+    from nexus.ingest import IngestMetrics, Ingestor
     from nexus.live import LiveEngine, LiveMetrics
+    from nexus.monitoring import MonitorMetrics
     from nexus.sources.simulator import SimulatorSource
 
+    market, speed = feed
     stop = asyncio.Event()
     stop_on_signals(stop)
     metrics = LiveMetrics()
     async with open_bus(settings.bus_url, prefix=settings.bus_prefix) as bus:
         engine = LiveEngine(store, registry, bus, slots=slots, metrics=metrics)
         await engine.start()
+        drift = None
+        if watch is not None:
+            drift = drift_monitor(
+                settings, store, watch, slots, bus, registry, MonitorMetrics(metrics.registry)
+            )
         settle_for_serving()
-        web = server(_app(create_app, settings, store, registry, bus, engine, metrics), host, port)
-        feed = Ingestor(store, bus=bus).run_live(SimulatorSource(market, speed=speed), stop=stop)
+        app = _app(create_app, settings, store, registry, bus, engine, metrics, drift)
+        web = server(app, host, port)
+        ingestor = Ingestor(store, bus=bus, metrics=IngestMetrics(metrics.registry))
+        stream = ingestor.run_live(SimulatorSource(market, speed=speed), stop=stop)
         stdout.print(
             f"Nexus is up: dashboard http://{host}:{port}/  (API docs /docs; Ctrl-C stops)"
         )
-        await run_until_stopped(stop, web, engine.run(stop), feed)
+        jobs = [engine.run(stop), stream] + ([drift.run(stop)] if drift is not None else [])
+        await run_until_stopped(stop, web, *jobs)
 
 
-def _app(create_app, settings, store, registry, bus, engine, metrics):
+def _app(create_app, settings, store, registry, bus, engine, metrics, drift=None):
     return create_app(
         settings=settings,
         store=store,
         registry=registry,
         bus=bus,
         engine_status=engine.status if engine is not None else None,
+        monitor_status=drift.status if drift is not None else None,
         metrics=metrics.registry if metrics is not None else None,
         interval=engine.interval if engine is not None else None,
     )

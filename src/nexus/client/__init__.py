@@ -10,6 +10,7 @@ declares in its OpenAPI schema. See ``docs/api.md``.
 from nexus.client._client import Client
 from nexus.client._schemas import (
     AlertEvent,
+    AlertInfo,
     AlertMessage,
     BarMessage,
     BarPoint,
@@ -17,8 +18,10 @@ from nexus.client._schemas import (
     ClientMessage,
     ComponentHealth,
     DecisionInfo,
+    DriftInfo,
     ErrorBody,
     ErrorMessage,
+    FeatureDriftInfo,
     Health,
     HeartbeatMessage,
     JobInfo,
@@ -58,6 +61,7 @@ from nexus.client._stream import Stream
 
 __all__ = [
     "AlertEvent",
+    "AlertInfo",
     "AlertMessage",
     "BarMessage",
     "BarPoint",
@@ -66,8 +70,10 @@ __all__ = [
     "ClientMessage",
     "ComponentHealth",
     "DecisionInfo",
+    "DriftInfo",
     "ErrorBody",
     "ErrorMessage",
+    "FeatureDriftInfo",
     "Health",
     "HeartbeatMessage",
     "JobInfo",

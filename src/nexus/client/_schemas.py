@@ -21,6 +21,7 @@ from nexus.domain import Action, Prediction, Recommendation
 
 __all__ = [
     "AlertEvent",
+    "AlertInfo",
     "AlertMessage",
     "BarMessage",
     "BarPoint",
@@ -28,8 +29,10 @@ __all__ = [
     "ClientMessage",
     "ComponentHealth",
     "DecisionInfo",
+    "DriftInfo",
     "ErrorBody",
     "ErrorMessage",
+    "FeatureDriftInfo",
     "Health",
     "HeartbeatMessage",
     "JobInfo",
@@ -337,6 +340,57 @@ class JobInfo(_Wire):
     error: str | None = None
 
 
+# -- monitoring ----------------------------------------------------------------------------
+
+
+class AlertInfo(_Wire):
+    """A stored alert: drift, a rollback, a monitor fault."""
+
+    id: str
+    at: datetime
+    level: Literal["info", "warning", "critical"]
+    source: str
+    kind: str = Field("", description="data_drift, severe_drift, accuracy, rollback, ...")
+    slot: str = ""
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class FeatureDriftInfo(_Wire):
+    """One feature of a drift check: PSI and KS against the training reference."""
+
+    name: str
+    psi: float | None = None
+    ks: float | None = None
+    n: int = 0
+    drifting: bool = False
+
+
+class DriftInfo(_Wire):
+    """One drift check of a slot's champion (see ``nexus.monitoring.SlotCheck``)."""
+
+    slot: str
+    version: str
+    at: datetime
+    bar_ts: datetime | None = None
+    status: str = Field(description="ok, warning, drift, severe; or no_reference (not judged).")
+    data_score: float | None = Field(None, description="Mean PSI over the scored features.")
+    drifted: float | None = Field(None, description="Share of scored features drifting.")
+    confidence: float | None = None
+    confidence_ref: float | None = None
+    accuracy: float | None = Field(None, description="Realised, on resolved predictions.")
+    accuracy_ref: float | None = None
+    macro_f1: float | None = None
+    macro_f1_ref: float | None = None
+    n_window: int = 0
+    n_resolved: int = 0
+    action: str = Field("", description="rollback, rollback refused, cooldown, or empty.")
+    events: list[str] = Field(default_factory=list)
+    features: list[FeatureDriftInfo] = Field(
+        default_factory=list, description="Scored features, highest PSI first."
+    )
+
+
 # -- operations ----------------------------------------------------------------------------
 
 
@@ -452,13 +506,16 @@ class ModelMessage(_Wire):
 
 
 class AlertEvent(_Wire):
-    """Something a person should look at."""
+    """Something a person should look at (streamed as it is raised; see ``AlertInfo``)."""
 
     level: str
     source: str
     message: str
     at: datetime
     details: dict[str, Any] = Field(default_factory=dict)
+    kind: str = ""
+    slot: str = ""
+    id: str = ""
 
 
 class AlertMessage(_Wire):

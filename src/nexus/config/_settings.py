@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from nexus.config._logging import LOG_FORMATS, LOG_LEVELS
 from nexus.errors import ConfigError
 
 __all__ = ["Settings"]
@@ -59,6 +60,24 @@ class Settings(BaseSettings):
         ``NEXUS_SENTIMENT_MODEL``; a local folder with a Hugging Face sequence
         classification model (FinBERT-style) and its tokenizer. Nothing is
         downloaded. Default: the offline finance lexicon scorer.
+    log_level : str
+        ``NEXUS_LOG_LEVEL``; the level of Nexus's own loggers: ``DEBUG``,
+        ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``. Default ``INFO``.
+    log_format : str
+        ``NEXUS_LOG_FORMAT``; ``text`` (for people, on standard error) or
+        ``json`` (one JSON object per line, for a log collector). Default ``text``.
+    alert_webhook_url : str, optional
+        ``NEXUS_ALERT_WEBHOOK_URL``; an ``http(s)://`` URL that receives every
+        alert as a JSON POST (see ``nexus.monitoring.WebhookSink``). Often
+        carries a token, so it is kept out of ``repr``. Default: no webhook
+        (alerts still go to the log).
+    alert_webhook_timeout : float
+        ``NEXUS_ALERT_WEBHOOK_TIMEOUT``; seconds allowed for each attempt's
+        connect, send and read. Default ``5``.
+    alert_webhook_retries : int
+        ``NEXUS_ALERT_WEBHOOK_RETRIES``; retries after the first attempt when
+        the receiver times out, cannot be reached or answers 5xx or 429.
+        Default ``3``.
 
     Examples
     --------
@@ -83,6 +102,11 @@ class Settings(BaseSettings):
     fred_api_key: str | None = Field(default=None, repr=False)
     newsapi_key: str | None = Field(default=None, repr=False)
     sentiment_model: Path | None = None
+    log_level: str = "INFO"
+    log_format: str = "text"
+    alert_webhook_url: str | None = Field(default=None, repr=False)
+    alert_webhook_timeout: float = Field(default=5.0, gt=0)
+    alert_webhook_retries: int = Field(default=3, ge=0)
 
     @field_validator("model_slots", "api_keys", "cors_origins", mode="before")
     @classmethod
@@ -90,6 +114,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ConfigError(
+                f"NEXUS_LOG_LEVEL {value!r} is not a log level",
+                fix=f"use one of {', '.join(LOG_LEVELS)}",
+            )
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        fmt = str(value).strip().lower()
+        if fmt not in LOG_FORMATS:
+            raise ConfigError(
+                f"NEXUS_LOG_FORMAT {value!r} is not a log format",
+                fix="use text (for people) or json (one JSON object per line)",
+            )
+        return fmt
 
     @field_validator("store_url")
     @classmethod
@@ -114,6 +160,18 @@ class Settings(BaseSettings):
                 fix="use redis://127.0.0.1:6379/0, or leave it unset for the in-process bus",
             )
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().lower().startswith(("http://", "https://")):
+            raise ConfigError(
+                f"NEXUS_ALERT_WEBHOOK_URL {value!r} is not an http(s) URL",
+                fix="use https://host/path (the receiver of alert POSTs), or leave it unset",
+            )
+        return value.strip()
 
     @property
     def resolved_store_url(self) -> str:

@@ -7,21 +7,30 @@ already has the right columns to the exact dtypes; they never rename.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from nexus.errors import DataError
+
 __all__ = [
     "ACTION_COLUMNS",
+    "ALERT_COLUMNS",
+    "ALERT_LEVELS",
     "BAR_COLUMNS",
+    "DRIFT_COLUMNS",
     "MACRO_COLUMNS",
     "NEWS_COLUMNS",
     "PREDICTION_COLUMNS",
     "QUARANTINE_COLUMNS",
     "RECOMMENDATION_COLUMNS",
     "actions_frame",
+    "alerts_frame",
     "bars_frame",
+    "drift_frame",
     "empty_bars",
     "macro_frame",
     "merge_lists",
@@ -91,6 +100,46 @@ QUARANTINE_COLUMNS = (
 or ``'flagged'`` (stored, but suspicious). ``key`` identifies the row so that
 re-running an ingest never records it twice."""
 
+ALERT_COLUMNS = ("id", "at", "level", "source", "kind", "slot", "message", "details")
+"""One row per alert the monitor raised, unique on ``id``: when (``at``), how bad
+(``level``, one of :data:`ALERT_LEVELS`), who raised it (``source``), what it is
+about (``kind``, and the model ``slot`` or ``""``), a one-line ``message`` and
+``details`` as the JSON text of an object."""
+ALERT_LEVELS = ("info", "warning", "critical")
+"""The levels of an alert, least to most severe."""
+DRIFT_COLUMNS = (
+    "at",
+    "slot",
+    "version",
+    "bar_ts",
+    "status",
+    "data_score",
+    "drifted",
+    "confidence",
+    "confidence_ref",
+    "accuracy",
+    "accuracy_ref",
+    "macro_f1",
+    "macro_f1_ref",
+    "n_window",
+    "n_resolved",
+    "details",
+)
+"""One row per drift check of a model slot, unique on (``slot``, ``at``): the slot's
+``version``, the newest bar checked (``bar_ts``, NaT when none), the verdict
+(``status``), the scores with their reference values (NaN when not known), the
+window and resolved-label counts, and ``details`` as the JSON text of an object."""
+_DRIFT_FLOATS = (
+    "data_score",
+    "drifted",
+    "confidence",
+    "confidence_ref",
+    "accuracy",
+    "accuracy_ref",
+    "macro_f1",
+    "macro_f1_ref",
+)
+
 _FLOATS = ("open", "high", "low", "close", "volume")
 _TS = pd.DatetimeTZDtype("us", "UTC")
 
@@ -118,7 +167,10 @@ def ts_array(values: pd.Series | pd.Index) -> np.ndarray:
 def _ensure(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what} frame lacks columns {missing}; expected {list(columns)}")
+        raise DataError(
+            f"{what} frame lacks columns {missing}",
+            fix=f"pass a frame with every column of {list(columns)}",
+        )
     return frame.loc[:, list(columns)].reset_index(drop=True)
 
 
@@ -236,3 +288,218 @@ def quarantine_frame(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     out["ts"] = utc(out["ts"])
     return out
+
+
+def alerts_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`ALERT_COLUMNS` and their dtypes, checked.
+
+    ``id`` must be a non-empty string, ``at`` a timezone-aware instant (it is
+    converted to UTC; a naive one is refused, its zone is unknown), ``level`` one
+    of :data:`ALERT_LEVELS`; missing ``slot`` or ``message`` become ``""``.
+    ``details`` is the JSON text of an object (a dict is encoded, a missing value
+    becomes ``"{}"``).
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n, >= 8)
+        Must hold every column of :data:`ALERT_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame, shape (n, 8)
+        ``at`` as ``datetime64[us, UTC]``, every other column ``str``.
+
+    Raises
+    ------
+    DataError
+        If a column is missing or a row breaks one of the rules above; the
+        message names the column and the first offending rows.
+
+    Examples
+    --------
+    >>> row = {"id": "a1", "at": pd.Timestamp("2024-03-01 14:30", tz="UTC"), "level": "warning",
+    ...        "source": "drift", "kind": "data_drift", "slot": "lstm", "message": "PSI 0.31",
+    ...        "details": {"psi": 0.31}}
+    >>> alerts_frame(pd.DataFrame([row]))["details"].tolist()
+    ['{"psi": 0.31}']
+    """
+    what = "alert"
+    out = _ensure(frame, ALERT_COLUMNS, what)
+    out["id"] = _text(out["id"], what, "id", required=True)
+    out["at"] = _instants(out["at"], what, "at", nullable=False)
+    out["level"] = _text(out["level"], what, "level", required=True)
+    bad = ~out["level"].isin(ALERT_LEVELS)
+    if bad.any():
+        raise DataError(
+            f"{what} frame column 'level' has {sorted(set(out['level'][bad]))} in rows "
+            f"{_rows(bad)}; an alert level is one of {list(ALERT_LEVELS)}",
+            fix=f"use one of {', '.join(ALERT_LEVELS)} (lower case)",
+        )
+    for col in ("source", "kind"):
+        out[col] = _text(out[col], what, col, required=True)
+    for col in ("slot", "message"):
+        out[col] = _text(out[col], what, col, required=False)
+    out["details"] = _json_objects(out["details"], what)
+    return out
+
+
+def drift_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly :data:`DRIFT_COLUMNS` and their dtypes, checked.
+
+    ``at`` must be a timezone-aware instant and ``bar_ts`` one or missing (a
+    naive one is refused); ``slot`` and ``status`` non-empty strings, a missing
+    ``version`` becomes ``""``. The score columns are ``float64`` with NaN for
+    "not known"; ``n_window`` and ``n_resolved`` whole counts (``int64``).
+    ``details`` is the JSON text of an object (a dict is encoded, a missing value
+    becomes ``"{}"``).
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n, >= 16)
+        Must hold every column of :data:`DRIFT_COLUMNS`.
+
+    Returns
+    -------
+    DataFrame, shape (n, 16)
+
+    Raises
+    ------
+    DataError
+        If a column is missing or a row breaks one of the rules above; the
+        message names the column and the first offending rows.
+    """
+    what = "drift"
+    out = _ensure(frame, DRIFT_COLUMNS, what)
+    out["at"] = _instants(out["at"], what, "at", nullable=False)
+    out["bar_ts"] = _instants(out["bar_ts"], what, "bar_ts", nullable=True)
+    for col in ("slot", "status"):
+        out[col] = _text(out[col], what, col, required=True)
+    out["version"] = _text(out["version"], what, "version", required=False)
+    for col in _DRIFT_FLOATS:
+        out[col] = _floats(out[col], what, col)
+    for col in ("n_window", "n_resolved"):
+        out[col] = _counts(out[col], what, col)
+    out["details"] = _json_objects(out["details"], what)
+    return out
+
+
+# -- checks of the monitoring frames -------------------------------------------------------
+
+
+def _rows(bad: pd.Series | np.ndarray) -> list[int]:
+    """The positions of the first five offending rows."""
+    return np.flatnonzero(np.asarray(bad, dtype=bool))[:5].tolist()
+
+
+def _missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _text(values: pd.Series, what: str, column: str, *, required: bool) -> pd.Series:
+    """``values`` as ``str``; missing values are refused (``required``) or become ``""``."""
+    missing = values.isna()
+    if not required:
+        return values.astype(object).where(~missing, "").astype(str)
+    out = values.astype(str)
+    bad = missing | (out.str.strip() == "")
+    if bad.any():
+        raise DataError(
+            f"{what} frame column {column!r} is missing or empty in rows {_rows(bad)}",
+            fix=f"give every row a non-empty {column}",
+        )
+    return out
+
+
+def _instants(values: pd.Series, what: str, column: str, *, nullable: bool) -> pd.Series:
+    """``values`` as ``datetime64[us, UTC]``; naive (zone-less) times are refused."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        out = values.dt.tz_convert("UTC")
+    elif values.notna().any() and pd.api.types.is_datetime64_dtype(dtype):
+        bad = values.notna().to_numpy()
+        raise _naive(what, column, bad)
+    else:
+        stamps = [None if _missing(v) else _timestamp(v, what, column) for v in values]
+        bad = np.array([t is not None and t.tzinfo is None for t in stamps], dtype=bool)
+        if bad.any():
+            raise _naive(what, column, bad)
+        out = pd.to_datetime(pd.Series(stamps, index=values.index, dtype=object), utc=True)
+    out = out.astype("datetime64[us, UTC]")
+    if not nullable and out.isna().any():
+        raise DataError(
+            f"{what} frame column {column!r} is missing in rows {_rows(out.isna())}",
+            fix=f"give every row a timezone-aware {column}",
+        )
+    return out
+
+
+def _timestamp(value: object, what: str, column: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{what} frame column {column!r} holds {value!r}, which is not a time",
+            fix="pass timezone-aware datetimes or ISO 8601 text with an offset",
+        ) from exc
+
+
+def _naive(what: str, column: str, bad: np.ndarray) -> DataError:
+    return DataError(
+        f"{what} frame column {column!r} has naive times (no timezone) in rows {_rows(bad)}",
+        fix="give the times a timezone, for example with Series.dt.tz_localize('UTC')",
+    )
+
+
+def _floats(values: pd.Series, what: str, column: str) -> pd.Series:
+    """``values`` as ``float64`` (missing values become NaN)."""
+    try:
+        return pd.to_numeric(values).astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{what} frame column {column!r} holds values that are not numbers ({exc})",
+            fix=f"pass numbers in {column}, NaN where it is not known",
+        ) from exc
+
+
+def _counts(values: pd.Series, what: str, column: str) -> pd.Series:
+    """``values`` as ``int64``; missing, fractional or negative counts are refused."""
+    numbers = _floats(values, what, column).to_numpy()
+    bad = ~np.isfinite(numbers) | (numbers < 0) | (np.floor(numbers) != numbers)
+    if bad.any():
+        raise DataError(
+            f"{what} frame column {column!r} is missing, negative or not whole in rows "
+            f"{_rows(bad)}",
+            fix=f"pass {column} as a count of rows, 0 or more",
+        )
+    return pd.Series(numbers.astype("int64"), index=values.index)
+
+
+def _json_objects(values: pd.Series, what: str) -> pd.Series:
+    """``details`` as JSON text of objects: dicts are encoded, missing values become ``{}``."""
+    out: list[str] = []
+    bad: list[int] = []
+    for i, value in enumerate(values):
+        if isinstance(value, dict):
+            out.append(json.dumps(value, sort_keys=True, default=str))
+            continue
+        if _missing(value):
+            out.append("{}")
+            continue
+        try:
+            ok = isinstance(value, str) and isinstance(json.loads(value), dict)
+        except ValueError:
+            ok = False
+        out.append(value if ok else "")
+        if not ok:
+            bad.append(i)
+    if bad:
+        raise DataError(
+            f"{what} frame column 'details' is not the JSON text of an object in rows {bad[:5]}",
+            fix="pass a dict or json.dumps(dict) in details, '{}' when there is nothing",
+        )
+    return pd.Series(out, index=values.index, dtype=str)

@@ -3,6 +3,7 @@
 >>> from nexus.ingest import Ingestor, validate_bars, resample_bars
 """
 
+from nexus.ingest._metrics import IngestMetrics
 from nexus.ingest._pipeline import BatchReport, Ingestor, IngestReport, score_news
 from nexus.ingest._resample import resample_bars
 from nexus.ingest._validate import (
@@ -16,6 +17,7 @@ from nexus.ingest._validate import (
 __all__ = [
     "RULES",
     "BatchReport",
+    "IngestMetrics",
     "IngestReport",
     "Ingestor",
     "ValidationConfig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pandas as pd
 from nexus.bus import TOPIC_BARS, BarsClosed, InProcessBus
 from nexus.domain import DEFAULT_CALENDAR, Bar, Interval
 from nexus.errors import NoUsableRowsError
+from nexus.ingest._metrics import IngestMetrics
 from nexus.ingest._quarantine import EMPTY as _EMPTY_Q
 from nexus.ingest._quarantine import bar_quarantine, reject_quarantine
 from nexus.ingest._resample import resample_bars
@@ -172,6 +174,9 @@ class Ingestor:
         Scores the headline of every news item that comes without a sentiment;
         the score is stored with the scorer's ``name@version``. None: items are
         stored unscored.
+    metrics : IngestMetrics, optional
+        Where bars stored, rows rejected, the live lag and write times are
+        counted (:class:`~nexus.ingest.IngestMetrics`). None: nothing is measured.
     """
 
     def __init__(
@@ -183,6 +188,7 @@ class Ingestor:
         bus: InProcessBus | None = None,
         on_batch: OnBatch | None = None,
         scorer: SentimentScorer | None = None,
+        metrics: IngestMetrics | None = None,
     ) -> None:
         self.store = store
         self.validation = validation or ValidationConfig()
@@ -190,6 +196,7 @@ class Ingestor:
         self.bus = bus
         self.on_batch = on_batch
         self.scorer = scorer
+        self.metrics = metrics
 
     # -- history ---------------------------------------------------------------------------
 
@@ -222,7 +229,7 @@ class Ingestor:
                 pending = pool.submit(prepare_next)
                 while (prepared := pending.result()) is not None:
                     pending = pool.submit(prepare_next)
-                    report.batches.append(self._store(prepared))
+                    report.batches.append(self._store(prepared, source.name))
                     if len(report.batches) == 1:  # logged once something was written
                         self.store.record_ingest(self._record(report, source, target))
                     if self.on_batch:
@@ -252,13 +259,17 @@ class Ingestor:
         calendars = self._known_calendars()
         self.store.record_ingest(self._record(report, source, "live"))
         status, message = "ok", ""
+        simulated = _simulated_clock(source)
         try:
             async for batch in source.stream(since=self._since(source)):
+                emitted_at = time.time() if simulated else None  # a simulated bar's close
                 # a bar time whose rows are all bad is quarantined; the stream goes on
                 prepared = self._prepare(
                     batch, report.run_id, source.name, calendars, refuse_empty=False
                 )
-                report.batches.append(self._store(prepared))
+                report.batches.append(
+                    self._store(prepared, source.name, live=True, emitted_at=emitted_at)
+                )
                 self._publish(prepared.good)
                 if self.on_batch:
                     self.on_batch(report.batches[-1], len(report.batches), None)
@@ -315,17 +326,26 @@ class Ingestor:
             missing=_missing(good, calendars),
         )
 
-    def _store(self, prepared: _Prepared) -> BatchReport:
-        """Write one prepared batch in one transaction; report what happened."""
+    def _store(
+        self,
+        prepared: _Prepared,
+        source: str,
+        *,
+        live: bool = False,
+        emitted_at: float | None = None,
+    ) -> BatchReport:
+        """Write one prepared batch in one transaction; report (and measure) what happened."""
         batch, good, resampled, quarantine = (
             prepared.batch,
             prepared.good,
             prepared.resampled,
             prepared.quarantine,
         )
+        bars = pd.concat([good, resampled], ignore_index=True) if len(resampled) else good
+        clock = time.perf_counter()
         written = self.store.write(
             WriteBatch(
-                bars=pd.concat([good, resampled], ignore_index=True) if len(resampled) else good,
+                bars=bars,
                 corporate_actions=batch.corporate_actions,
                 news=batch.news,
                 macro=batch.macro,
@@ -333,7 +353,18 @@ class Ingestor:
                 symbols=batch.symbols,
             )
         )
+        seconds = time.perf_counter() - clock
         rejected = int((quarantine["disposition"] == "rejected").sum())
+        if self.metrics is not None:
+            self.metrics.observe_batch(
+                source,
+                bars,
+                new=written.bars,
+                rejected=rejected,
+                seconds=seconds,
+                lag=live,
+                emitted_at=emitted_at,
+            )
         return BatchReport(
             label=batch.label,
             rows=prepared.rows,
@@ -429,6 +460,16 @@ def _run_id() -> str:
 def _describe(source) -> dict:
     describe = getattr(source, "describe", None)
     return describe() if callable(describe) else {}
+
+
+def _simulated_clock(source) -> bool:
+    """Whether ``source`` dates its bars on a simulated clock paced by a ``speed``.
+
+    The simulator (and any replay) says so by reporting its ``speed`` in
+    ``describe()``; its bars' times are not wall-clock times, so the ingest lag
+    is measured from the moment a batch is emitted (see :class:`IngestMetrics`).
+    """
+    return "speed" in _describe(source)
 
 
 def _message(exc: BaseException) -> str:

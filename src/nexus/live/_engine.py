@@ -25,6 +25,7 @@ from nexus.bus import (
     SignalsReady,
     Subscription,
 )
+from nexus.config import log_context
 from nexus.domain import (
     PREDICTION_COLUMNS,
     RECOMMENDATION_COLUMNS,
@@ -267,7 +268,15 @@ class LiveEngine:
     # -- one bar time ----------------------------------------------------------------------
 
     async def handle(self, event: BarsClosed) -> SignalsReady | None:
-        """Score one bar time; return what was published (None if nothing was scored)."""
+        """Score one bar time; return what was published (None if nothing was scored).
+
+        Every log line of the bar time carries its ``bar_ts`` (ISO, UTC) and
+        ``interval`` (:func:`nexus.config.log_context`).
+        """
+        with log_context(bar_ts=_iso_utc(event.ts), interval=str(event.interval)):
+            return await self._handle(event)
+
+    async def _handle(self, event: BarsClosed) -> SignalsReady | None:
         if self._watcher.changed():
             await asyncio.to_thread(self._load, "model_config.json changed")
         if not self.champions or str(event.interval) != self.interval:
@@ -405,6 +414,11 @@ async def _yield_to_subscribers() -> None:
     """
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+def _iso_utc(ts: datetime) -> str:
+    """``ts`` in ISO 8601 as a UTC time (naive times are UTC)."""
+    return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)).isoformat()
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

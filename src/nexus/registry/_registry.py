@@ -243,17 +243,25 @@ class Registry:
         return self._update(slot, change)
 
     def rollback(
-        self, slot: str, *, reason: str, figures: Mapping[str, Any] | None = None
+        self,
+        slot: str,
+        *,
+        reason: str,
+        figures: Mapping[str, Any] | None = None,
+        expected: str | None = None,
     ) -> Decision:
         """Make the previous champion of ``slot`` the champion again.
 
         The rolled-back champion leaves the line of champions: a second rollback
-        steps back to the champion before that one.
+        steps back to the champion before that one. With ``expected``, the
+        rollback happens only if that version is still the champion when the lock
+        is held (a monitor rolling back the model it judged never rolls back one
+        promoted meanwhile).
 
         Raises
         ------
         RegistryError
-            If the slot has no previous champion.
+            If the slot has no previous champion, or its champion is not ``expected``.
         ArtifactError
             If the previous champion is missing or fails its checksums (with an alert).
 
@@ -262,6 +270,12 @@ class Registry:
         note = (_check_reason(reason), clean_figures(figures))
 
         def change(current: SlotState) -> tuple[SlotState, Decision]:
+            if expected is not None and current.champion != expected:
+                raise RegistryError(
+                    f"slot {slot!r} is no longer served by {expected} (champion: "
+                    f"{current.champion}); nothing rolled back",
+                    fix="judge the new champion before rolling it back",
+                )
             target = current.previous
             if target is None:
                 raise RegistryError(

@@ -18,7 +18,9 @@ from nexus.domain import (
     Interval,
     Sessions,
     actions_frame,
+    alerts_frame,
     bars_frame,
+    drift_frame,
     macro_frame,
     merge_lists,
     news_frame,
@@ -176,6 +178,19 @@ def normalise_batch_frames(batch) -> dict[str, pd.DataFrame]:
         if frame is not None and len(frame):
             rows = table.frame(frame)
             out[name] = rows.drop_duplicates(list(table.key)).reset_index(drop=True)
+    return out | _monitor_frames(batch)
+
+
+def _monitor_frames(batch) -> dict[str, pd.DataFrame]:
+    """The batch's alerts (unique on id) and drift checks (unique on slot, at), checked."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame, key in (
+        ("alerts", alerts_frame, ["id"]),
+        ("drift", drift_frame, ["slot", "at"]),
+    ):
+        rows = getattr(batch, name)
+        if rows is not None and len(rows):
+            out[name] = frame(rows).drop_duplicates(key).reset_index(drop=True)
     return out
 
 

@@ -16,7 +16,9 @@ import pyarrow as pa
 
 from nexus.domain import (
     ACTION_COLUMNS,
+    ALERT_COLUMNS,
     DEFAULT_CALENDAR,
+    DRIFT_COLUMNS,
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -40,6 +42,7 @@ from nexus.store._common import (
     times_array,
 )
 from nexus.store._duckdb_schema import DDL, SCHEMA_VERSION
+from nexus.store._monitor import DRIFT, MonitorReads, MonitorTable, quoted
 from nexus.store._protocol import Adjust, IngestRecord, WriteBatch, WriteResult
 
 __all__ = ["DuckDBStore"]
@@ -47,7 +50,7 @@ __all__ = ["DuckDBStore"]
 _BAR_SELECT = "symbol, interval, ts, open, high, low, close, volume, source"
 
 
-class DuckDBStore(SignalReads):
+class DuckDBStore(SignalReads, MonitorReads):
     """The embedded default store, a single DuckDB file.
 
     Safe to share between the threads of one process: every call runs on a
@@ -453,6 +456,26 @@ class DuckDBStore(SignalReads):
             sql += f" QUALIFY row_number() OVER (PARTITION BY {group} ORDER BY ts DESC, interval)=1"
         return table.frame(self._df(f"{sql} ORDER BY {group}, interval", filters))
 
+    # -- alerts and drift checks ------------------------------------------------------------
+
+    def _read_records(
+        self, table: MonitorTable, filters: dict[str, object], limit: int | None
+    ) -> pd.DataFrame:
+        where = " AND ".join(_MONITOR_FILTERS[name] for name in filters) or "TRUE"
+        sql = f"SELECT {quoted(table.columns)} FROM {table.name} WHERE {where}"
+        if limit is not None:
+            newest = ", ".join(f'"{c}" DESC' for c in table.order)
+            sql = f"SELECT * FROM ({sql} ORDER BY {newest} LIMIT {limit})"
+        return table.cast(self._df(f"{sql} ORDER BY {quoted(table.order)}", filters))
+
+    def _latest_drift(self, filters: dict[str, object]) -> pd.DataFrame:
+        where = " AND ".join(_MONITOR_FILTERS[name] for name in filters) or "TRUE"
+        sql = (
+            f"SELECT {quoted(DRIFT.columns)} FROM drift WHERE {where} "
+            'QUALIFY row_number() OVER (PARTITION BY slot ORDER BY "at" DESC) = 1 ORDER BY slot'
+        )
+        return DRIFT.cast(self._df(sql, filters))
+
     def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` of ``left``, the last bar that had closed by ``ts``.
 
@@ -510,6 +533,14 @@ _FILTERS = {  # the SQL of each filter of :func:`signal_filters`
     "start": "ts >= $start",
     "end": "ts < $end",
     "action": "action = $action",
+}
+_MONITOR_FILTERS = {  # the SQL of each filter of :func:`alert_filters` and :func:`drift_filters`
+    "start": '"at" >= $start',
+    "end": '"at" < $end',
+    "level": "level = $level",
+    "source": "source = $source",
+    "slot": "slot = $slot",
+    "slots": "slot IN $slots",
 }
 
 
@@ -602,7 +633,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> str:
 
 
 def _insert_ignore(table: str, columns: Sequence[str]):
-    cols = ", ".join(columns)
+    cols = quoted(columns)
 
     def write(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, stamp: datetime) -> int:
         before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -731,6 +762,8 @@ _WRITERS = {
     "symbols": _write_symbols,
     "predictions": _signal_writer(SIGNAL_TABLES["predictions"]),
     "recommendations": _signal_writer(SIGNAL_TABLES["recommendations"]),
+    "alerts": _insert_ignore("alerts", ALERT_COLUMNS),
+    "drift": _insert_ignore("drift", DRIFT_COLUMNS),
 }
 
 

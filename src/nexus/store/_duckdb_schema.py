@@ -177,4 +177,42 @@ DDL = [
         PRIMARY KEY (symbol, interval)
     )
     """,
+    # The monitor's records: few rows, so real primary keys. ``at`` is quoted: it is a
+    # keyword of DuckDB's grammar. Stores made before these tables gain them on open.
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id VARCHAR PRIMARY KEY,
+        "at" TIMESTAMPTZ NOT NULL,
+        level VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        slot VARCHAR NOT NULL,
+        message VARCHAR NOT NULL,
+        details VARCHAR NOT NULL,
+        ingested_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    'CREATE INDEX IF NOT EXISTS alerts_at ON alerts ("at")',
+    """
+    CREATE TABLE IF NOT EXISTS drift (
+        "at" TIMESTAMPTZ NOT NULL,
+        slot VARCHAR NOT NULL,
+        version VARCHAR NOT NULL,
+        bar_ts TIMESTAMPTZ,
+        status VARCHAR NOT NULL,
+        data_score DOUBLE,
+        drifted DOUBLE,
+        confidence DOUBLE,
+        confidence_ref DOUBLE,
+        accuracy DOUBLE,
+        accuracy_ref DOUBLE,
+        macro_f1 DOUBLE,
+        macro_f1_ref DOUBLE,
+        n_window BIGINT NOT NULL,
+        n_resolved BIGINT NOT NULL,
+        details VARCHAR NOT NULL,
+        ingested_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (slot, "at")
+    )
+    """,
 ]

@@ -17,7 +17,8 @@ Only new bars are counted and folded into ``series``, in the same transaction.
 Predictions and recommendations are inserted the same way (``ON CONFLICT DO
 NOTHING``); the new rows also update ``predictions_latest`` and
 ``recommendations_latest``, one row per key with its newest time, which the
-``latest_*`` reads use instead of the history.
+``latest_*`` reads use instead of the history. Alerts (keyed ``id``) and drift
+checks (keyed ``slot, at``) are inserted the same way, in key order.
 
 Reads run ``COPY (query) TO STDOUT`` and decode into the dtypes
 :class:`~nexus.store.DuckDBStore` returns. Newest-``n`` and as-of lookups are
@@ -43,7 +44,9 @@ import pyarrow as pa
 
 from nexus.domain import (
     ACTION_COLUMNS,
+    ALERT_COLUMNS,
     BAR_COLUMNS,
+    DRIFT_COLUMNS,
     MACRO_COLUMNS,
     NEWS_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -67,6 +70,7 @@ from nexus.store._common import (
     symbol_list,
     times_array,
 )
+from nexus.store._monitor import DRIFT, MonitorReads, MonitorTable, quoted
 from nexus.store._postgres_copy import (
     BAR_COPY_COLUMNS,
     bars_binary,
@@ -126,6 +130,14 @@ _FILTERS = {  # the SQL of each filter of :func:`signal_filters`
     "end": "ts < %(end)s",
     "action": "action = %(action)s",
 }
+_MONITOR_FILTERS = {  # the SQL of each filter of :func:`alert_filters` and :func:`drift_filters`
+    "start": '"at" >= %(start)s',
+    "end": '"at" < %(end)s',
+    "level": "level = %(level)s",
+    "source": "source = %(source)s",
+    "slot": "slot = %(slot)s",
+    "slots": "slot = ANY(%(slots)s::text[])",
+}
 _CREATE_FIX = "check that the user may create tables"
 _START_HINT = (
     "start PostgreSQL (on Debian: `pg_ctlcluster $(ls /etc/postgresql) main start`), "
@@ -133,7 +145,7 @@ _START_HINT = (
 )
 
 
-class PostgresStore(SignalReads):
+class PostgresStore(SignalReads, MonitorReads):
     """The shared store for multi-process deployments, one PostgreSQL database.
 
     Creates its tables on first use. When the ``timescaledb`` extension is
@@ -480,6 +492,27 @@ class PostgresStore(SignalReads):
             )
         return table.frame(self._read(query, filters, table.columns))
 
+    # -- alerts and drift checks ------------------------------------------------------------
+
+    def _read_records(
+        self, table: MonitorTable, filters: dict[str, object], limit: int | None
+    ) -> pd.DataFrame:
+        where = " AND ".join(_MONITOR_FILTERS[name] for name in filters) or "TRUE"
+        query = f"SELECT {quoted(table.columns)} FROM {table.name} WHERE {where}"
+        if limit is not None:
+            newest = ", ".join(f'"{c}" DESC' for c in table.order)
+            query = f"SELECT * FROM ({query} ORDER BY {newest} LIMIT {limit}) AS newest"
+        query += f" ORDER BY {quoted(table.order)}"
+        return table.cast(self._read(query, filters, table.columns))
+
+    def _latest_drift(self, filters: dict[str, object]) -> pd.DataFrame:
+        where = " AND ".join(_MONITOR_FILTERS[name] for name in filters) or "TRUE"
+        query = (
+            f"SELECT DISTINCT ON (slot) {quoted(DRIFT.columns)} FROM drift WHERE {where} "
+            'ORDER BY slot, "at" DESC'
+        )
+        return DRIFT.cast(self._read(query, filters, DRIFT.columns))
+
     # -- other reads -----------------------------------------------------------------------
 
     def series(self) -> pd.DataFrame:
@@ -815,13 +848,18 @@ def _require_complete(bars: pd.DataFrame) -> None:
 
 
 def _insert_ignore(
-    table: str, columns: Sequence[str]
+    table: str, columns: Sequence[str], key: Sequence[str] = ()
 ) -> Callable[[psycopg.Cursor, pd.DataFrame, datetime], int]:
-    """A writer that stages a frame and inserts the rows whose key is new; returns how many."""
-    cols = ", ".join(columns)
+    """A writer that stages a frame and inserts the rows whose key is new; returns how many.
+
+    Rows are taken in ``key`` order when one is given, so that concurrent writers
+    lock keys in the same order.
+    """
+    cols = quoted(columns)
+    order = f" ORDER BY {quoted(key)}" if key else ""
     insert = (
         f"INSERT INTO {table} ({cols}, ingested_at) SELECT {cols}, %(stamp)s "
-        f"FROM _stage_{table} ON CONFLICT DO NOTHING"
+        f"FROM _stage_{table}{order} ON CONFLICT DO NOTHING"
     )
 
     def write(cur: psycopg.Cursor, frame: pd.DataFrame, stamp: datetime) -> int:
@@ -921,4 +959,6 @@ _WRITERS = {
     "symbols": _write_symbols,
     "predictions": _signal_writer(SIGNAL_TABLES["predictions"]),
     "recommendations": _signal_writer(SIGNAL_TABLES["recommendations"]),
+    "alerts": _insert_ignore("alerts", ALERT_COLUMNS, ("id",)),
+    "drift": _insert_ignore("drift", DRIFT_COLUMNS, ("slot", "at")),
 }

@@ -132,9 +132,14 @@ def copy_csv(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
     Missing values (None, NaN, NaT) become NULL; strings are quoted, so an
     empty string stays an empty string.
     """
+    # text columns go through Python objects: a pandas string column that is a slice of a
+    # larger Arrow array can come out of ``from_pandas`` with truncated offsets and no data
+    # buffer, and the CSV writer then emits NUL bytes (seen on a one-row live macro batch)
+    texts = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
+    plain = frame.astype(dict.fromkeys(texts, object)) if texts else frame
     sink = pa.BufferOutputStream()
     pacsv.write_csv(
-        pa.Table.from_pandas(frame, preserve_index=False),
+        pa.Table.from_pandas(plain, preserve_index=False),
         sink,
         pacsv.WriteOptions(include_header=False),
     )

@@ -5,11 +5,13 @@ one would interleave their statements in each other's transactions (and in each
 other's per-session staging tables). The pool hands each caller a connection
 of its own for the length of one call: up to ``size`` callers run at once, the
 rest wait. Connections open on first need and are kept for the next caller; a
-broken one is closed and replaced by a fresh one on a later call.
+broken one, or one the server ended while it sat idle, is closed and replaced
+by a fresh one.
 """
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,15 +57,25 @@ class ConnectionPool:
             If the pool is closed.
         """
         with self._slots:
-            with self._lock:
-                if self.closed:
-                    raise psycopg.OperationalError("the connection is closed")
-                con = self._idle.pop() if self._idle else None
+            con = self._idle_connection()
             con = con or self._connect()
             try:
                 yield con
             finally:
                 self._give_back(con)
+
+    def _idle_connection(self) -> psycopg.Connection | None:
+        """A kept connection that is still alive; dead ones are closed on the way."""
+        while True:
+            with self._lock:
+                if self.closed:
+                    raise psycopg.OperationalError("the connection is closed")
+                if not self._idle:
+                    return None
+                con = self._idle.pop()
+            if _alive(con):
+                return con
+            con.close()  # the server ended it while it sat idle (restart, admin, timeout)
 
     def _give_back(self, con: psycopg.Connection) -> None:
         reusable = (
@@ -84,3 +96,19 @@ class ConnectionPool:
             idle, self._idle = self._idle, []
         for con in idle:
             con.close()
+
+
+def _alive(con: psycopg.Connection) -> bool:
+    """False for a connection the server ended while it was idle.
+
+    An idle connection has nothing to read; a server that ends it (a restart,
+    ``pg_terminate_backend``, an idle timeout) sends a last message or closes
+    the socket, which makes it readable. Checked without a round trip.
+    """
+    if con.closed or con.broken:
+        return False
+    try:
+        readable, _, _ = select.select([con.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable

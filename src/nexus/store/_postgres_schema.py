@@ -200,6 +200,42 @@ DDL = [
         PRIMARY KEY (symbol, interval)
     )
     """,
+    # The monitor's records. Stores made before these tables gain them on open.
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id text COLLATE "C" PRIMARY KEY,
+        "at" timestamptz NOT NULL,
+        level text COLLATE "C" NOT NULL,
+        source text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        slot text COLLATE "C" NOT NULL,
+        message text NOT NULL,
+        details text NOT NULL,
+        ingested_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS drift (
+        "at" timestamptz NOT NULL,
+        slot text COLLATE "C" NOT NULL,
+        version text NOT NULL,
+        bar_ts timestamptz,
+        status text COLLATE "C" NOT NULL,
+        data_score double precision,
+        drifted double precision,
+        confidence double precision,
+        confidence_ref double precision,
+        accuracy double precision,
+        accuracy_ref double precision,
+        macro_f1 double precision,
+        macro_f1_ref double precision,
+        n_window bigint NOT NULL,
+        n_resolved bigint NOT NULL,
+        details text NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (slot, "at")
+    )
+    """,
 ]
 
 # Secondary indexes, created only when missing: ``CREATE INDEX IF NOT EXISTS`` would
@@ -211,6 +247,8 @@ INDEXES = {
     # newest-first history across symbols: walked backwards, symbols checked in the index
     "predictions_ts": "CREATE INDEX predictions_ts ON predictions (ts, symbol)",
     "recommendations_ts": "CREATE INDEX recommendations_ts ON recommendations (ts, symbol)",
+    # alerts newest first; drift checks are found through their key (slot, at)
+    "alerts_at": 'CREATE INDEX alerts_at ON alerts ("at", id)',
 }
 
 TIMESCALE_AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
@@ -279,6 +317,22 @@ STAGING_DDL = [
         symbol text COLLATE "C", interval text COLLATE "C", ts timestamptz,
         action text COLLATE "C", confidence double precision, reasons text, risk text,
         vetoed boolean
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_alerts (
+        id text COLLATE "C", "at" timestamptz, level text COLLATE "C", source text COLLATE "C",
+        kind text COLLATE "C", slot text COLLATE "C", message text, details text
+    ) ON COMMIT DELETE ROWS
+    """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS _stage_drift (
+        "at" timestamptz, slot text COLLATE "C", version text, bar_ts timestamptz,
+        status text COLLATE "C", data_score double precision, drifted double precision,
+        confidence double precision, confidence_ref double precision,
+        accuracy double precision, accuracy_ref double precision,
+        macro_f1 double precision, macro_f1_ref double precision,
+        n_window bigint, n_resolved bigint, details text
     ) ON COMMIT DELETE ROWS
     """,
     """
@@ -353,4 +407,17 @@ COLUMN_KINDS = {
     "reasons": "str",
     "risk": "str",
     "vetoed": "bool",
+    "at": "ts",
+    "level": "str",
+    "slot": "str",
+    "details": "str",
+    "data_score": "float",
+    "drifted": "float",
+    "confidence_ref": "float",
+    "accuracy": "float",
+    "accuracy_ref": "float",
+    "macro_f1": "float",
+    "macro_f1_ref": "float",
+    "n_window": "int",
+    "n_resolved": "int",
 }

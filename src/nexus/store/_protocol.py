@@ -23,7 +23,8 @@ class WriteBatch:
 
     Each frame is optional and uses the columns of :mod:`nexus.domain`
     (``bars_frame``, ``actions_frame``, ``news_frame``, ``macro_frame``,
-    ``quarantine_frame``, ``predictions_frame``, ``recommendations_frame``).
+    ``quarantine_frame``, ``predictions_frame``, ``recommendations_frame``,
+    ``alerts_frame``, ``drift_frame``).
     ``symbols`` has columns ``symbol, calendar, kind, description, source``.
     """
 
@@ -35,6 +36,8 @@ class WriteBatch:
     symbols: pd.DataFrame | None = None
     predictions: pd.DataFrame | None = None
     recommendations: pd.DataFrame | None = None
+    alerts: pd.DataFrame | None = None
+    drift: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class WriteResult:
     symbols: int = 0
     predictions: int = 0
     recommendations: int = 0
+    alerts: int = 0
+    drift: int = 0
 
     def __add__(self, other: WriteResult) -> WriteResult:
         return WriteResult(
@@ -84,8 +89,9 @@ class Store(Protocol):
     Raw bars are never rewritten: writing a bar whose (symbol, interval, ts)
     is already stored leaves the stored one unchanged, so every write is
     idempotent; so are predictions, keyed (symbol, interval, ts, model), and
-    recommendations, keyed (symbol, interval, ts). Adjusted prices are computed
-    at read time from the stored corporate actions. All timestamps are UTC.
+    recommendations, keyed (symbol, interval, ts), alerts, keyed id, and drift
+    checks, keyed (slot, at). Adjusted prices are computed at read time from the
+    stored corporate actions. All timestamps are UTC.
 
     A store may be used from several threads at once: reads run beside a write
     and see either none or all of it.
@@ -195,6 +201,33 @@ class Store(Protocol):
         self, symbols: Sequence[str] | None = None, interval: Interval | str | None = None
     ) -> pd.DataFrame:
         """Each symbol's newest recommendation, sorted by symbol."""
+
+    def read_alerts(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        level: str | None = None,
+        source: str | None = None,
+        slot: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Alerts with ``start <= at < end``, columns ``ALERT_COLUMNS``, sorted by at then
+        id; ``limit`` keeps the newest ``limit`` rows."""
+
+    def read_drift(
+        self,
+        slots: Sequence[str] | str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Drift checks with ``start <= at < end``, columns ``DRIFT_COLUMNS``, sorted by at
+        then slot; ``limit`` keeps the newest ``limit`` rows."""
+
+    def latest_drift(self, slots: Sequence[str] | str | None = None) -> pd.DataFrame:
+        """Each slot's newest drift check, sorted by slot."""
 
     def asof_bars(self, left: pd.DataFrame, interval: Interval | str) -> pd.DataFrame:
         """For each ``(symbol, ts)`` row of ``left``, the last bar that had closed by ``ts``."""

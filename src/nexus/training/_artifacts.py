@@ -10,6 +10,8 @@
     metrics.json      per-fold and summary scores, with the baselines
     fingerprint.json  what data it learned from (SHA-256 of the bars, symbols, range)
     experiment.yaml   the experiment config
+    reference.json    the drift reference: each feature's training quantiles and the
+                      model's out-of-sample confidence, accuracy and macro-F1
     manifest.json     SHA-256 of every file above
 
 :meth:`nexus.registry.Registry.add` builds the folder under a temporary name,
@@ -29,6 +31,7 @@ import yaml
 from onnx import compose, helper, numpy_helper
 
 from nexus.features import FeatureScaler
+from nexus.monitoring import REFERENCE_FILE, DriftReference, build_reference
 from nexus.registry import Registry
 from nexus.training._config import ExperimentConfig
 from nexus.training._prepare import Prepared
@@ -103,6 +106,27 @@ def _fill(folder: Path, result: ModelResult, prepared: Prepared, config: Experim
     _write_json(folder / "fingerprint.json", _fingerprint(prepared, config))
     (folder / "experiment.yaml").write_text(
         yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    )
+    _reference(result, prepared).save(folder / REFERENCE_FILE)
+
+
+def _reference(result: ModelResult, prepared: Prepared) -> DriftReference:
+    """The drift reference: the features of every bar of the last fold's training window,
+    and the model's scores on that fold's test window (the newest data it never saw)."""
+    data, fold = prepared.dataset, prepared.folds[-1]
+    train_ts = data.index["ts"].iloc[fold.train]
+    first, last = train_ts.min(), train_ts.max()
+    bars = prepared.bars.loc[prepared.bars["ts"] <= last]
+    context = prepared.context
+    features = prepared.pipeline.transform(bars, news=context.news, macro=context.macro)
+    features = features.loc[features["ts"] >= first]
+    return build_reference(
+        features,
+        data.feature_names,
+        result.oos_y[-1],
+        result.oos_proba[-1],
+        data.index["ts"].iloc[fold.test],
+        window={"first_ts": str(first), "last_ts": str(last)},
     )
 
 

@@ -242,9 +242,10 @@ def test_health_and_ready_without_an_engine(http: httpx.Client) -> None:
     health = http.get("/api/health").json()
     assert health["status"] == "ok"
     components = health["components"]
-    assert set(components) == {"store", "bus", "registry", "engine"}
+    assert set(components) == {"store", "bus", "registry", "engine", "monitor"}
     assert components["store"]["info"]["backend"] == "duckdb"
     assert components["engine"]["status"] == "absent"
+    assert components["monitor"]["status"] == "absent"  # no drift check stored yet
     assert components["bus"]["info"]["stream"]["running"] is True
     assert set(components["registry"]["info"]["champions"]) == set(SLOTS)
     assert http.get("/api/ready").json() == {"ready": True, "reasons": []}

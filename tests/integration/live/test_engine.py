@@ -186,3 +186,38 @@ def test_without_champions_the_engine_waits_and_says_why(tmp_path: Path):
         engine.close()
     assert status["state"] == "waiting for champions"
     assert "no champion" in status["problem"]
+
+
+def test_log_lines_of_a_bar_time_carry_its_bar_ts_and_interval(world):
+    import io
+    import json
+    import logging
+
+    from nexus.config import configure_logging
+
+    store, registry = world
+    newer = registry.versions("logistic")[1]
+
+    def promote_after_two(done: int, engine) -> None:
+        if done == 2:
+            registry.promote("logistic", newer, reason="test hot swap")
+
+    root, nexus = logging.getLogger(), logging.getLogger("nexus")
+    handlers, levels = list(root.handlers), (root.level, nexus.level)
+    out = io.StringIO()
+    configure_logging("INFO", "json", stream=out)
+    try:
+        _, signals, _, _ = asyncio.run(
+            _run_live(store, registry, batches=3, during=promote_after_two)
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(levels[0])
+        nexus.setLevel(levels[1])
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    started, swap = [r for r in records if r["message"].startswith("serving champions")]
+    assert "bar_ts" not in started  # logged at start, outside any bar time
+    # the swap happens while the third bar time is handled (in a worker thread)
+    assert swap["message"].endswith("(model_config.json changed)")
+    assert swap["bar_ts"] == pd.Timestamp(signals[2].ts).tz_convert("UTC").isoformat()
+    assert swap["interval"] == "5m"

@@ -42,3 +42,9 @@ def test_the_news_example_reads_news_and_the_simulated_cpi() -> None:
     market = SimulatorConfig.model_validate(read_yaml(CONFIGS / "simulator" / "news-drift.yaml"))
     assert market.params.news_drift > 0
     assert market.alpha == 0
+
+
+def test_the_shipped_monitor_config_states_the_defaults() -> None:
+    from nexus.monitoring import MonitorConfig
+
+    assert MonitorConfig.from_yaml(CONFIGS / "monitor" / "default.yaml") == MonitorConfig()

@@ -37,3 +37,26 @@ def hold_lock(lock_path: str, ready: str, seconds: float) -> None:
     with FileLock(lock_path):
         Path(ready).touch()
         time.sleep(seconds)
+
+
+def judge_and_roll_back(home: str, slot: str, n_ops: int, seed: int) -> dict[str, object]:
+    """The drift monitor's move: read the champion, judge it a while, roll back only that one.
+
+    Returns how many rollbacks landed, how many were refused because a promote
+    came in between (or there was nothing to roll back to), and each landed
+    rollback's (judged, rolled back) pair.
+    """
+    registry = Registry(Path(home))
+    rng = random.Random(seed)
+    done: dict[str, object] = {"ok": 0, "refused": 0, "pairs": []}
+    for _ in range(n_ops):
+        judged = registry.champion(slot)
+        time.sleep(rng.uniform(0, 0.01))  # a check takes a while; a promote may land meanwhile
+        try:
+            decision = registry.rollback(slot, reason="drift monitor: test", expected=judged)
+        except RegistryError:
+            done["refused"] += 1
+            continue
+        done["ok"] += 1
+        done["pairs"].append((judged, decision.before))
+    return done

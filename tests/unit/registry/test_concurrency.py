@@ -12,7 +12,7 @@ import pytest
 from nexus.errors import RegistryError
 from nexus.registry import Registry, read_state
 
-from ._workers import churn, hold_lock
+from ._workers import churn, hold_lock, judge_and_roll_back
 
 N_WORKERS = 4
 N_OPS = 30
@@ -59,6 +59,44 @@ def test_concurrent_promote_rollback_and_record_never_tear_or_lose_an_update(
     _replay_is_consistent(registry, "lstm", lstm)
     json.loads(registry.config_path.read_text())
     assert not list(registry.root.glob(".model_config.json.*"))
+
+
+def test_a_monitor_rollback_racing_promotes_only_ever_rolls_back_what_it_judged(
+    registry: Registry, lstm: list[str]
+) -> None:
+    registry.promote("lstm", lstm[0], reason="first")
+    registry.promote("lstm", lstm[1], reason="second")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        promoting = pool.starmap_async(
+            churn, [(str(registry.home), "lstm", lstm, N_OPS, seed) for seed in range(2)]
+        )
+        monitor = pool.apply_async(judge_and_roll_back, (str(registry.home), "lstm", N_OPS, 9))
+        while not (promoting.ready() and monitor.ready()):
+            read_state(registry.config_path)  # never torn, at any moment
+            time.sleep(0.005)
+        churned, judged = promoting.get(timeout=120), monitor.get(timeout=120)
+    assert judged["ok"] > 0
+    assert judged["ok"] + judged["refused"] == N_OPS
+    # a rollback that landed always took down the very champion the monitor judged
+    assert all(before == seen for seen, before in judged["pairs"])
+    state = registry.state("lstm")
+    assert len(state.history) == 2 + judged["ok"] + sum(r["ok"] for r in churned)
+    _replay_is_consistent(registry, "lstm", lstm)
+    json.loads(registry.config_path.read_text())
+
+
+def test_a_rollback_expecting_another_champion_changes_nothing(
+    registry: Registry, lstm: list[str]
+) -> None:
+    registry.promote("lstm", lstm[0], reason="first")
+    registry.promote("lstm", lstm[1], reason="second")
+    before = registry.config_path.read_bytes()
+    with pytest.raises(RegistryError, match=f"no longer served by {lstm[0]}"):
+        registry.rollback("lstm", reason="monitor", expected=lstm[0])
+    assert registry.config_path.read_bytes() == before
+    registry.rollback("lstm", reason="monitor", expected=lstm[1])
+    assert registry.champion("lstm") == lstm[0]
 
 
 def test_a_held_lock_makes_others_wait_and_a_killed_holder_frees_it(

@@ -80,6 +80,7 @@ def _collect(source: SimulatorSource, n: int, **kwargs) -> tuple[list, list[floa
 def test_public_names() -> None:
     assert simulator.__all__ == [
         "MarketParams",
+        "RegimeShift",
         "SimulatedMarket",
         "SimulatorConfig",
         "SimulatorSource",

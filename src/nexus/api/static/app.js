@@ -6,7 +6,7 @@
  *
  *   GET /api/symbols, /api/bars/{symbol}, /api/predictions/latest,
  *   /api/recommendations/latest, /api/recommendations, /api/models, /api/reports,
- *   /api/news/{symbol}, /api/macro
+ *   /api/news/{symbol}, /api/macro, /api/alerts, /api/drift
  *   WS  /ws/stream?symbols=...   snapshot, bar, prediction, recommendation, model, alert,
  *                                heartbeat, pong, error
  *
@@ -27,6 +27,7 @@
   const BACKOFF_MAX_MS = 8000;
   const STALE_MS = 45000;      // no message for this long (3 heartbeats): reconnect
   const ALERT_MS = 30000;
+  const ALERT_ROWS = 20;              // the alerts panel keeps this many, newest first
   const NEWS_ROWS = 20;               // headlines shown for the selected symbol
   const CONTEXT_REFRESH_MS = 60000;   // headlines and macro series are polled this often
 
@@ -55,6 +56,7 @@
     connects: 0, connected: false, symbol: null, interval: null, recRows: 0, renders: 0, renderMs: 0,
     modelsLoaded: 0, reportsLoaded: 0, errors: [],
     newsLoads: 0, newsSymbol: null, newsItems: 0, newsIds: [], macroLoads: 0, macroSeries: 0,
+    alertLoads: 0, alertItems: 0, alertIds: [], driftLoads: 0,
   };
   window.nexusState = test;
 
@@ -66,7 +68,7 @@
     recs: {}, preds: {}, slots: [],
     ws: null, wsSymbols: new Set(), backoff: BACKOFF_MIN_MS, retryTimer: null,
     watchdog: null, everOpened: false, modelTimer: null, alertTimer: null, tailTimer: null,
-    newsSeen: { symbol: null, ids: new Set() }, contextTimer: null,
+    newsSeen: { symbol: null, ids: new Set() }, contextTimer: null, drift: {},
   };
 
   const $ = (id) => document.getElementById(id);
@@ -853,6 +855,7 @@
   function refreshContext() {
     refreshNews();
     loadMacro();
+    loadModels();  // the drift figures of each champion
   }
 
   // -- model panel and reports -----------------------------------------------------------
@@ -880,8 +883,29 @@
     return [action, fmtFigures(d.figures), short].filter(Boolean).join(' · ');
   }
 
+  function fmtDrift(check) {
+    if (!check || check.status === 'no_reference') return check ? 'not judged (no reference)' : '—';
+    const parts = [];
+    if (check.drifted !== null && check.drifted !== undefined) parts.push(`${Math.round(check.drifted * 100)}% features`);
+    if (check.accuracy !== null && check.accuracy !== undefined) {
+      parts.push(`acc ${check.accuracy.toFixed(3)} (ref ${check.accuracy_ref.toFixed(3)})`);
+    } else if (check.confidence !== null && check.confidence !== undefined) {
+      parts.push(`conf ${check.confidence.toFixed(3)} (ref ${check.confidence_ref.toFixed(3)})`);
+    }
+    if (check.action) parts.push(check.action);
+    return parts.join(' · ') || 'waiting for data';
+  }
+
+  function driftTitle(check) {
+    if (!check) return 'no drift check stored yet (nexus monitor, or nexus up)';
+    const top = (check.features || []).slice(0, 3)
+      .map((f) => `${f.name} PSI ${f.psi === null ? '—' : f.psi.toFixed(2)}`).join(', ');
+    return `checked ${fmtTime(check.at)}${top ? ` · highest PSI: ${top}` : ''}`;
+  }
+
   function slotBlock(slot) {
     const drift = String(slot.drift || 'unknown').toLowerCase();
+    const check = state.drift[slot.slot];
     const versions = slot.versions || [];
     const champion = versions.find((v) => v && v.version === slot.champion);
     const kv = (label, value, title, cls) => el('tr', null,
@@ -896,12 +920,16 @@
           ? `${slot.champion}${champion && champion.model ? ` · ${champion.model}` : ''}` : 'none'),
         kv('Previous', `${slot.previous || '—'} · ${versions.length} stored`),
         kv('Validation', fmtDecision(validation), validation && validation.reason, 'wrap'),
-        kv('Retrained', slot.last_retrain ? fmtWhen(slot.last_retrain) : '—'))));
+        kv('Retrained', slot.last_retrain ? fmtWhen(slot.last_retrain) : '—'),
+        kv('Drift', fmtDrift(check && check.version === slot.champion ? check : null),
+          driftTitle(check), 'wrap'))));
   }
 
   async function loadModels() {
     try {
-      const data = await getJSON('/api/models');
+      const [data, drift] = await Promise.all([getJSON('/api/models'), getJSON('/api/drift')]);
+      state.drift = Object.fromEntries(drift.map((d) => [d.slot, d]));
+      test.driftLoads += 1;
       const slots = data.slots || [];
       state.slots = slots.map((s) => s.slot);
       $('model-body').replaceChildren(...(slots.length
@@ -932,7 +960,44 @@
     }
   }
 
+  function alertItem(alert, fresh) {
+    const level = alert.level || 'info';
+    const when = Date.parse(alert.at);
+    return el('li', { class: `alert-item${fresh ? ' new' : ''}`, 'data-level': level, 'data-id': alert.id || '' },
+      el('time', { class: 'alert-time', datetime: alert.at, text: Number.isNaN(when) ? '—' : fmtShortTime(alert.at) }),
+      el('span', { class: 'alert-level', text: level }),
+      el('span', { class: 'alert-text', text: alert.message || '', title: `${alert.source || 'nexus'} · ${alert.kind || ''}` }));
+  }
+
+  function setAlerts(items) {
+    const list = $('alert-list');
+    list.replaceChildren(...(items.length ? items
+      : [el('li', { class: 'alert-empty muted small', text: 'No alerts: the champions look as they did in training' })]));
+    const ids = [...list.querySelectorAll('.alert-item')].map((node) => node.dataset.id);
+    test.alertItems = ids.length;
+    test.alertIds = ids;
+  }
+
+  async function loadAlerts() {
+    try {
+      const alerts = await getJSON(`/api/alerts?limit=${ALERT_ROWS}`);
+      setAlerts(alerts.map((a) => alertItem(a, false)));
+      test.alertLoads += 1;
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function addAlert(alert) {
+    const list = $('alert-list');
+    if (alert.id && list.querySelector(`[data-id="${CSS.escape(alert.id)}"]`)) return;
+    const kept = [...list.querySelectorAll('.alert-item')].slice(0, ALERT_ROWS - 1);
+    setAlerts([alertItem(alert, true), ...kept]);
+    if (['rollback', 'data_drift', 'severe_drift', 'accuracy'].includes(alert.kind)) loadModelsSoon();
+  }
+
   function showAlert(alert) {
+    addAlert(alert);
     const bar = $('alert-bar');
     const level = alert.level || 'info';
     bar.dataset.level = level;
@@ -1034,6 +1099,7 @@
     loadModels();
     loadReports();
     loadMacro();
+    loadAlerts();
   }
 
   /** The newest few bars of the chart's interval again from the store (it resamples). */
@@ -1133,6 +1199,7 @@
     loadModels();
     loadReports();
     loadMacro();
+    loadAlerts();
     state.contextTimer = setInterval(refreshContext, CONTEXT_REFRESH_MS);
     if (!symbols.length) {
       $('chart').textContent = 'The store holds no symbols yet: run `nexus ingest sim` or `nexus up`.';

@@ -3,7 +3,8 @@
 A sector factor model with Student-t shocks and GARCH volatility, intraday U-shapes,
 overnight gaps, calm and turbulent regimes, news that moves prices, splits and
 dividends, and a documented predictable component of strength ``alpha``
-(``alpha = 0`` is a martingale). See ``docs/simulator.md`` and
+(``alpha = 0`` is a martingale); a :class:`RegimeShift` changes the edge or the
+volatility from a given session on. See ``docs/simulator.md`` and
 :mod:`nexus.sources.simulator._market` for the model.
 
 >>> from nexus.sources.simulator import SimulatorConfig, simulate
@@ -12,12 +13,13 @@ dividends, and a documented predictable component of strength ``alpha``
 (20, ['symbol', 'ts', 'drift', 'vol', 'signal', 'jump', 'gap', 'ret'])
 """
 
-from nexus.sources.simulator._config import MarketParams, SimulatorConfig
+from nexus.sources.simulator._config import MarketParams, RegimeShift, SimulatorConfig
 from nexus.sources.simulator._market import SimulatedMarket, simulate
 from nexus.sources.simulator._source import SimulatorSource
 
 __all__ = [
     "MarketParams",
+    "RegimeShift",
     "SimulatedMarket",
     "SimulatorConfig",
     "SimulatorSource",

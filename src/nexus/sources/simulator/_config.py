@@ -3,7 +3,8 @@
 :class:`MarketParams` holds every number of the model documented in
 :mod:`nexus.sources.simulator._market` and ``docs/simulator.md``;
 :class:`SimulatorConfig` says how many symbols, which bars, how much history,
-which seed and how strong the planted edge is.
+which seed and how strong the planted edge is; :class:`RegimeShift` changes the
+edge or the volatility from a given session on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nexus.config import FrozenConfig
 from nexus.domain import DEFAULT_CALENDAR, Interval
 from nexus.errors import ConfigError
 
-__all__ = ["MarketParams", "SimulatorConfig"]
+__all__ = ["MarketParams", "RegimeShift", "SimulatorConfig"]
 
 _DEFAULT_SECTORS = 4
 
@@ -185,6 +186,86 @@ class MarketParams(FrozenConfig):
         return math.sqrt((1.0 + lam) / (1.0 - lam))
 
 
+class RegimeShift(FrozenConfig):
+    """A planted regime change: the edge or the volatility changes from one session on.
+
+    Sessions before ``session`` are, bit for bit, those of the same config without
+    the shift; from the first bar of session ``session`` on (the live stream
+    included) the planted edge has strength ``alpha`` and every bar's volatility
+    ``sigma_it`` is ``vol_scale`` times what it would have been.
+
+    ``vol_scale`` multiplies the output volatility ``sigma_it``, not the GARCH state
+    ``h``: ``h`` follows the standardised shocks and reverts to its mean 1, so a
+    scaled ``h`` would decay back within a few hundred bars, while a scaled
+    ``sigma_it`` makes ``vol_scale`` hold exactly from the first changed bar on and for
+    good. With the same seed every draw, ``h``, the signal and the post-news state
+    are those of the unshifted market, so each changed bar's ``drift``, ``vol`` and
+    ``sigma * eps`` are ``vol_scale`` times the unshifted ones (``drift`` also takes
+    the new ``alpha``), and so is the high/low range around the body. Overnight
+    gaps, news jumps and volume do not change.
+
+    Parameters
+    ----------
+    session : int
+        Index of the first changed session, counted from the first simulated session
+        (0); at least 1. It may lie beyond the history (``SimulatorConfig.sessions``):
+        the change then happens in the live stream that continues it.
+    alpha : float or None
+        The planted edge's strength from ``session`` on; None keeps the config's
+        ``alpha``. Any finite number: a negative one flips the planted effect, so the
+        Bayes rule becomes ``-sign(signal)``.
+    vol_scale : float
+        Multiplier (> 0, finite) of every bar's volatility ``sigma_it`` from
+        ``session`` on; 3 triples the volatility.
+
+    Examples
+    --------
+    >>> RegimeShift(session=20, alpha=-0.3).vol_scale
+    1.0
+    >>> RegimeShift(session=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for RegimeShift
+    ...
+    """
+
+    session: int
+    alpha: float | None = None
+    vol_scale: float = 1.0
+
+    @field_validator("session")
+    @classmethod
+    def _session(cls, value: int) -> int:
+        _require(
+            value >= 1,
+            f"shift.session={value} is below 1",
+            fix="use the index of the first changed session, 1 or more "
+            "(0 is the first session: set the config's alpha instead)",
+        )
+        return value
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, value: float | None) -> float | None:
+        _require(
+            value is None or math.isfinite(value),
+            f"shift.alpha={value} is not a finite number",
+            fix="use a finite strength such as -0.3 (negative flips the planted effect), "
+            "or leave it out to keep the config's alpha",
+        )
+        return value
+
+    @field_validator("vol_scale")
+    @classmethod
+    def _vol_scale(cls, value: float) -> float:
+        _require(
+            math.isfinite(value) and value > 0,
+            f"shift.vol_scale={value} is not a finite number above 0",
+            fix="use a positive multiplier such as 3 (triples the volatility) or 1 (no change)",
+        )
+        return value
+
+
 class SimulatorConfig(FrozenConfig):
     """What to simulate: the universe, the bars, the history and the planted edge.
 
@@ -215,6 +296,9 @@ class SimulatorConfig(FrozenConfig):
         ``SIM_RATE``) with their release times and revisions; see
         :mod:`nexus.sources.simulator._macro`. They draw from their own random
         streams: the bars, news and corporate actions are the same either way.
+    shift : RegimeShift or None
+        A regime change from a given session on (the edge's strength, the
+        volatility); None (the default) keeps one regime throughout.
 
     Examples
     --------
@@ -239,6 +323,7 @@ class SimulatorConfig(FrozenConfig):
     calendar: str = DEFAULT_CALENDAR
     params: MarketParams = MarketParams()
     macro: bool = True
+    shift: RegimeShift | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -56,6 +56,17 @@ next session's first bar when ``b`` closes a session), half that ``hl`` bars lat
 so on. With ``news_drift = 0`` (the default) news is unforecastable; with
 ``news_drift > 0`` a model given the news sentiment can learn the post-news drift.
 
+Regime shift. With ``config.shift`` the market changes from the first bar of
+session ``K = shift.session`` on: for ``k >= K`` the edge's strength is ``alpha_k =
+shift.alpha`` (the config's ``alpha`` when None; negative flips the planted effect)
+and ``sigma_it`` is multiplied by ``shift.vol_scale``, after the GARCH recursion (``h``
+is unchanged, so the factor holds exactly from the first changed bar on)::
+
+    mu_it = alpha_k sigma_it s_it + news_drift sigma_it nu_it      (sigma_it scaled)
+
+It draws nothing: sessions before ``K`` are those of the unshifted market, and after
+it every draw, ``h``, ``s`` and ``nu`` are too. Gaps, jumps and volume do not change.
+
 Returns. The bar's intrabar log return and its overnight gap::
 
     log(close_t / open_t) = mu_t + sigma_t eps_t + J_t
@@ -66,7 +77,8 @@ Returns. The bar's intrabar log return and its overnight gap::
 ``ret = gap + mu + sigma eps + J`` (``gap = 0`` except on a session's first bar).
 So ``E[ret | past] = mu_t = alpha sigma_t s_t + news_drift sigma_t nu_t``: with
 ``alpha = 0`` and ``news_drift = 0`` the log price is a martingale, and
-``(ret - gap - J) / sigma = alpha s + news_drift nu + eps`` exactly.
+``(ret - gap - J) / sigma = alpha s + news_drift nu + eps`` exactly (``alpha_k`` of
+the bar's session under a regime shift).
 
 Raw prices, splits and dividends. Within a session ``open_t = close_t-1``. A
 session's first bar opens at ``(C / R - D) * exp(gap)``, where ``C`` is the previous
@@ -639,10 +651,14 @@ def _simulate_session(
     rho = p.turbulent_mult if regime else 1.0
     h, h_next = _garch(d.shock, state.h, p.garch_a, p.garch_b)
     sigma = _sigma(universe, info, h, rho, p)
+    alpha, shift = config.alpha, config.shift
+    if shift is not None and info.index >= shift.session:  # a planted regime change
+        alpha = config.alpha if shift.alpha is None else shift.alpha
+        sigma = sigma * shift.vol_scale  # the output sigma: h, and so the state, is unchanged
     signal, ema_next = _signal(d.shock, state.ema, p)
     jump, heat = _jumps(universe, d, rho, p)
     post_news, news_next = _post_news(d, state.post_news, p)
-    drift = config.alpha * sigma * signal
+    drift = alpha * sigma * signal
     if p.news_drift > 0:  # skipped at 0 so that the default market stays bit for bit
         drift = drift + p.news_drift * sigma * post_news
     r = drift + sigma * d.shock + jump
@@ -746,13 +762,14 @@ def bars_and_truth(
 _KEY_EXCLUDE = {
     "sessions": True,
     "macro": True,
+    "shift": True,
     "params": {"news_drift": True, "news_drift_half_life": True},
 }
 
 
 def _market_key(config: SimulatorConfig) -> str:
-    # ``macro`` and the post-news drift change no news item: they are left out, so ids stay
-    # those of a config without them
+    # ``macro``, the post-news drift and a regime shift change no news item: they are left
+    # out, so ids stay those of a config without them
     fields = config.model_dump(mode="json", exclude=_KEY_EXCLUDE)
     payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/live_latency.py --symbols 20 --clients 100
 	$(BIN)/python benchmarks/live_latency.py --symbols 500 --clients 100
+	$(BIN)/python benchmarks/monitor.py --symbols 20
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .ruff_cache

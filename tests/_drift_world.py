@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from nexus.bus import TOPIC_ALERTS, InProcessBus
 from nexus.ingest import Ingestor
@@ -21,7 +24,7 @@ from nexus.live import LiveEngine
 from nexus.monitoring import DriftMonitor, MonitorConfig
 from nexus.registry import Registry
 from nexus.sources.simulator import RegimeShift, SimulatorConfig, SimulatorSource
-from nexus.store import Store
+from nexus.store import DuckDBStore, Store
 from nexus.training import ExperimentConfig, run_experiment
 
 HISTORY = 20
@@ -61,6 +64,22 @@ def train_pair(store: Store, home: Path) -> Registry:
     registry.promote(SLOT, older, reason="test: first champion")
     registry.promote(SLOT, newer, reason="test: second champion")
     return registry
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB store of the history and NEXUS_HOME with the two versions (train once a module)."""
+    root = tmp_path_factory.mktemp("drift")
+    with DuckDBStore(root / "nexus.duckdb") as store:
+        train_pair(store, root / "home")
+    return root
+
+
+@pytest.fixture
+def world(trained: Path, tmp_path: Path) -> Path:
+    """A copy of ``trained`` of the test's own."""
+    shutil.copytree(trained, tmp_path / "w")
+    return tmp_path / "w"
 
 
 @dataclass

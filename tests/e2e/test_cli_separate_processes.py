@@ -121,6 +121,29 @@ async def _stream(ws_url: str, feed: Callable[[], None], count: int) -> list[dic
     return got
 
 
+# a monitor that alerts on any gap in mean confidence (no chance allowance, one check): the
+# way to see an alert cross from its own process to the API's clients on a calm market
+TOUCHY_MONITOR = """\
+every_seconds: 0.5
+confidence_tolerance: 0.000001
+chance_sd: 0
+min_predictions: 1
+persistence: 1
+rollback: false
+"""
+
+
+async def _first_alert(ws_url: str, start: Callable[[], None]) -> dict:
+    """Listen on the stream, call ``start``, and return the first alert that arrives."""
+    async with connect(f"{ws_url}/ws/stream?symbols=SIM00") as ws:
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+        start()
+        async with asyncio.timeout(120):
+            while (message := json.loads(await ws.recv()))["type"] != "alert":
+                pass
+    return message["data"]
+
+
 def _times(messages: list[dict], kind: str) -> set[str]:
     return {pd.Timestamp(m["ts"]).isoformat() for m in messages if m["type"] == kind}
 
@@ -181,11 +204,33 @@ def test_feed_engine_and_api_meet_only_at_the_store_and_the_bus(
             assert {p["model"]: p["version"] for p in rec["predictions"]} == versions
             assert rec["reasons"]
 
-    # a new API process serves what the engine process stored in PostgreSQL
+    # a new API process serves what the engine process stored in PostgreSQL, and a drift
+    # monitor process, started while a client listens, reaches that client through Redis
     api2 = nexus.popen("serve", "--port", str(port))
+    monitor_config = tmp_path / "monitor.yaml"
+    monitor_config.write_text(TOUCHY_MONITOR)
+    monitor: list[subprocess.Popen] = []
     try:
         _wait_ready(url, api2)
         stored = httpx.get(f"{url}/api/recommendations?symbol=SIM00&limit=100").json()
+
+        def start_monitor() -> None:
+            monitor.append(nexus.popen("monitor", "--config", str(monitor_config), "--json"))
+
+        alert = asyncio.run(_first_alert(url.replace("http://", "ws://"), start_monitor))
+        deadline = time.monotonic() + 60  # streamed first; stored with the check right after
+        while alert["id"] not in {a["id"] for a in httpx.get(f"{url}/api/alerts").json()}:
+            assert time.monotonic() < deadline, "the streamed alert was never stored"
+            time.sleep(0.2)
+        drift = httpx.get(f"{url}/api/drift").json()
+        health = httpx.get(f"{url}/api/health").json()["components"]["monitor"]
     finally:
         _stop(api2)
+        monitor_code, _, monitor_err = _stop(monitor[0]) if monitor else (None, "", "")
     assert live_times <= {pd.Timestamp(r["ts"]).isoformat() for r in stored}
+    assert monitor_code == 0, monitor_err
+    assert alert["source"] == "monitor"
+    assert alert["kind"] == "confidence"
+    assert {d["slot"] for d in drift} == {"lstm", "transformer"}
+    assert {d["version"] for d in drift} == set(versions.values())
+    assert health["status"] == "ok"  # the API reads the newest stored check

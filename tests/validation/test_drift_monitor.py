@@ -11,35 +11,24 @@ starts at the first live session), so the champions are trained once.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from nexus.registry import Registry
 from nexus.sources.simulator import RegimeShift
 from nexus.store import DuckDBStore
-from tests._drift_world import ALPHA, BARS_PER_SESSION, HISTORY, SLOT, Run, stream, train_pair
+from tests._drift_world import (
+    ALPHA,
+    BARS_PER_SESSION,
+    HISTORY,
+    SLOT,
+    Run,
+    stream,
+)
 
 # what the tests promise (measured on this market: see each test)
 VOLATILITY_ALARM_WITHIN = 30  # bars after the change (measured 20)
 VOLATILITY_ROLLBACK_WITHIN = 45  # (measured 29)
 FLIP_ROLLBACK_WITHIN = 50  # (measured 35: 200 resolved predictions, then 10 checks)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store of the history and a registry with champion (newer) and previous (older)."""
-    root = tmp_path_factory.mktemp("drift")
-    with DuckDBStore(root / "nexus.duckdb") as store:
-        train_pair(store, root / "home")
-    return root
-
-
-@pytest.fixture
-def world(trained: Path, tmp_path: Path) -> Path:
-    shutil.copytree(trained, tmp_path / "w")
-    return tmp_path / "w"
 
 
 def _run(world: Path, shift: RegimeShift | None, bars: int, **options) -> Run:

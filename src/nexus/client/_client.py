@@ -13,8 +13,10 @@ from pydantic import TypeAdapter
 
 from nexus.client._errors import raise_for_status, unreachable
 from nexus.client._schemas import (
+    AlertInfo,
     BarsPage,
     DecisionInfo,
+    DriftInfo,
     Health,
     JobInfo,
     MacroSeriesInfo,
@@ -284,6 +286,29 @@ class Client:
             time.sleep(poll)
             job = self.job(job_id)
         return job
+
+    # -- monitoring ------------------------------------------------------------------------
+
+    def alerts(
+        self,
+        *,
+        limit: int = 50,
+        level: str | None = None,
+        slot: str | None = None,
+        since: datetime | str | None = None,
+    ) -> list[AlertInfo]:
+        """Stored alerts (drift, rollbacks, monitor faults), newest first."""
+        return self._get(
+            "/api/alerts", list[AlertInfo], limit=limit, level=level, slot=slot, since=_time(since)
+        )
+
+    def drift(self) -> list[DriftInfo]:
+        """The newest drift check of each slot's champion."""
+        return self._get("/api/drift", list[DriftInfo])
+
+    def drift_history(self, slot: str, *, limit: int = 200) -> list[DriftInfo]:
+        """``slot``'s drift checks, oldest first (each with its five highest-PSI features)."""
+        return self._get(f"/api/drift/{quote(slot, safe='')}", list[DriftInfo], limit=limit)
 
     # -- operations ------------------------------------------------------------------------
 

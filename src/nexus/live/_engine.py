@@ -41,6 +41,7 @@ from nexus.live._context import ContextFeed
 from nexus.live._decision import decide, warming_up
 from nexus.live._metrics import LiveMetrics
 from nexus.live._windows import FeatureWindows
+from nexus.monitoring import alerts_rows
 from nexus.registry import Registry
 from nexus.risk import RiskGate, RiskLimits
 from nexus.store import Store, WriteBatch
@@ -259,11 +260,16 @@ class LiveEngine:
         }
 
     def _alert(self, level: str, message: str) -> None:
+        """Publish an alert (the API streams it) and store it with the monitor's alerts."""
         log.warning("live engine: %s", message)
-        self.bus.publish(
-            TOPIC_ALERTS,
-            AlertRaised(level=level, source="live", message=message, at=datetime.now(UTC)),
+        alert = AlertRaised(
+            level=level, source="live", kind="champions", message=message, at=datetime.now(UTC)
         )
+        self.bus.publish(TOPIC_ALERTS, alert)
+        try:
+            self.store.write(WriteBatch(alerts=alerts_rows([alert])))
+        except Exception as exc:  # the store may be why champions fail; the alert went out
+            log.warning("live engine: alert %s not stored: %s", alert.id, exc)
 
     # -- one bar time ----------------------------------------------------------------------
 

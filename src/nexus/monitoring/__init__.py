@@ -16,7 +16,7 @@ from nexus.monitoring._alarm import Alarm
 from nexus.monitoring._config import MonitorConfig
 from nexus.monitoring._metrics import MonitorMetrics
 from nexus.monitoring._monitor import DriftMonitor
-from nexus.monitoring._notify import Notifier
+from nexus.monitoring._notify import Notifier, alerts_rows
 from nexus.monitoring._reference import (
     REFERENCE_FILE,
     ConceptReference,
@@ -48,6 +48,7 @@ __all__ = [
     "SlotCheck",
     "Watch",
     "WebhookSink",
+    "alerts_rows",
     "build_reference",
     "concept_reference",
     "feature_references",

@@ -397,9 +397,20 @@ class DriftMonitor:
         if reference is None:
             self._no_reference(slot, version)
         else:
+            self._note_window(slot, version, reference.window_minutes)
             self._restore(watch)
         log.info("drift monitor: watching %s/%s", slot, version)
         return watch
+
+    def _note_window(self, slot: str, version: str, measured: float) -> None:
+        if measured != measured or abs(measured - self.config.window_minutes) < 1e-9:
+            return
+        log.warning(
+            "drift monitor: %s/%s's chance levels were measured on %g-minute windows and this "
+            "monitor's window is %g minutes; its feature levels are approximate (a shorter "
+            "window strays further by chance)",
+            slot, version, measured, self.config.window_minutes,
+        )  # fmt: skip
 
     def _no_reference(self, slot: str, version: str) -> None:
         key = (slot, version, "no_reference")

@@ -175,6 +175,9 @@ def test_a_corrupt_new_champion_is_refused_and_the_old_one_keeps_serving(world):
     assert alerts
     assert alerts[0].level == "critical"
     assert "lightgbm" in alerts[0].message
+    stored = store.read_alerts(source="live")  # kept with the monitor's, for the dashboard
+    assert list(stored["id"]) == [a.id for a in alerts]
+    assert set(stored["kind"]) == {"champions"}
 
 
 def test_without_champions_the_engine_waits_and_says_why(tmp_path: Path):

@@ -21,23 +21,15 @@ from nexus.registry import Registry
 from nexus.registry._manifest import write_manifest
 from nexus.sources.simulator import RegimeShift, SimulatorSource
 from nexus.store import DuckDBStore, PostgresStore
-from tests._drift_world import HISTORY, SLOT, market, stream, train_pair
+from tests._drift_world import (
+    HISTORY,
+    SLOT,
+    market,
+    stream,
+    train_pair,
+)
 
 TRIPLED = RegimeShift(session=HISTORY, vol_scale=3.0)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("faults")
-    with DuckDBStore(root / "nexus.duckdb") as store:
-        train_pair(store, root / "home")
-    return root
-
-
-@pytest.fixture
-def world(trained: Path, tmp_path: Path) -> Path:
-    shutil.copytree(trained, tmp_path / "w")
-    return tmp_path / "w"
 
 
 def _registry(world: Path) -> Registry:

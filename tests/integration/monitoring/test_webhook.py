@@ -14,6 +14,7 @@ import pytest
 from nexus import __version__
 from nexus.bus import AlertRaised
 from nexus.monitoring._sinks import WebhookSink
+from tests._alert_sinks import sink_factory, wait_for
 from tests._http_server import Reply, ScriptedServer, scripted_server
 
 PATH = "/alerts"
@@ -31,14 +32,6 @@ def _alert(n: int = 0) -> AlertRaised:
     )
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     with scripted_server() as running:
@@ -48,19 +41,8 @@ def server() -> Iterator[ScriptedServer]:
 @pytest.fixture
 def make_sink() -> Iterator[Callable[..., WebhookSink]]:
     """WebhookSinks with small timeouts and backoff, closed after the test."""
-    sinks: list[WebhookSink] = []
-
-    def make(url: str, **kwargs: object) -> WebhookSink:
-        kwargs.setdefault("timeout", 0.3)
-        kwargs.setdefault("backoff", 0.02)
-        kwargs.setdefault("max_backoff", 2.0)
-        sink = WebhookSink(url, **kwargs)
-        sinks.append(sink)
-        return sink
-
-    yield make
-    for sink in sinks:
-        sink.close(timeout=2.0)
+    with sink_factory(close_timeout=2.0, timeout=0.3, backoff=0.02, max_backoff=2.0) as make:
+        yield make
 
 
 def _settled(sink: WebhookSink, n: int = 1) -> Callable[[], bool]:
@@ -76,7 +58,7 @@ def test_server_errors_are_retried_and_the_alert_arrives_once(
     sink = make_sink(server.url(PATH), on_result=lambda name, ok: results.append((name, ok)))
     alert = _alert()
     sink.send(alert)
-    _wait_for(_settled(sink))
+    wait_for(_settled(sink))
 
     assert sink.stats() == {"sent": 1, "failed": 0, "dropped": 0, "retried": 2, "queued": 0}
     assert results == [("webhook", True)]
@@ -97,7 +79,7 @@ def test_timeouts_are_retried_until_the_server_recovers(
     alert = _alert()
     started = time.monotonic()
     sink.send(alert)
-    _wait_for(_settled(sink))
+    wait_for(_settled(sink))
 
     assert (sink.sent, sink.failed, sink.retried) == (1, 0, 2)
     assert server.hits(PATH) == 3
@@ -116,7 +98,7 @@ def test_a_failed_alert_is_logged_and_the_sink_keeps_working(
     lost = _alert(1)
     with caplog.at_level(logging.ERROR, logger="nexus.monitoring"):
         sink.send(lost)
-        _wait_for(_settled(sink))
+        wait_for(_settled(sink))
 
     assert (sink.sent, sink.failed, sink.retried) == (0, 1, 2)
     assert server.hits(PATH) == 3
@@ -130,7 +112,7 @@ def test_a_failed_alert_is_logged_and_the_sink_keeps_working(
     server.script(PATH, Reply(status=200))  # the receiver recovers
     later = _alert(2)
     sink.send(later)
-    _wait_for(_settled(sink, 2))
+    wait_for(_settled(sink, 2))
     assert (sink.sent, sink.failed) == (1, 1)
     assert json.loads(server.requests[-1].body)["id"] == later.id
     assert results == [False, True]
@@ -145,7 +127,7 @@ def test_a_client_error_is_not_retried(
     sink = make_sink(server.url(PATH))
     with caplog.at_level(logging.ERROR, logger="nexus.monitoring"):
         sink.send(_alert())
-        _wait_for(_settled(sink))
+        wait_for(_settled(sink))
 
     assert (sink.sent, sink.failed, sink.retried) == (0, 1, 0)
     assert server.hits(PATH) == 1
@@ -159,7 +141,7 @@ def test_too_many_requests_waits_what_retry_after_asks(
     server.script(PATH, Reply(status=429, headers={"Retry-After": "1"}), Reply(status=200))
     sink = make_sink(server.url(PATH))
     sink.send(_alert())
-    _wait_for(_settled(sink))
+    wait_for(_settled(sink))
 
     assert (sink.sent, sink.retried) == (1, 1)
     first, second = server.requests
@@ -172,7 +154,7 @@ def test_retry_after_is_capped_at_max_backoff(
     server.script(PATH, Reply(status=503, headers={"Retry-After": "3600"}), Reply(status=200))
     sink = make_sink(server.url(PATH), max_backoff=0.2)
     sink.send(_alert())
-    _wait_for(_settled(sink))
+    wait_for(_settled(sink))
 
     assert sink.sent == 1
     first, second = server.requests
@@ -189,7 +171,7 @@ def test_connection_refused_is_retried_then_failed_without_raising(
     alert = _alert()
     with caplog.at_level(logging.ERROR, logger="nexus.monitoring"):
         sink.send(alert)  # no exception here, nor later on the worker
-        _wait_for(_settled(sink))
+        wait_for(_settled(sink))
 
     assert (sink.sent, sink.failed, sink.retried) == (0, 1, 2)
     assert alert.id in caplog.text

@@ -14,6 +14,7 @@ from nexus.bus import AlertRaised
 from nexus.config import Settings
 from nexus.errors import ConfigError
 from nexus.monitoring._sinks import AlertSink, LogSink, WebhookSink, sinks_from_settings
+from tests._alert_sinks import sink_factory, wait_for
 from tests._http_server import Reply, ScriptedServer, scripted_server
 
 AT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
@@ -33,14 +34,6 @@ def _alert(n: int = 0, **fields: object) -> AlertRaised:
     return AlertRaised(**values)
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     with scripted_server() as running:
@@ -49,19 +42,9 @@ def server() -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def make_sink() -> Iterator[Callable[..., WebhookSink]]:
-    """Build WebhookSinks that are closed after the test, whatever happens."""
-    sinks: list[WebhookSink] = []
-
-    def make(url: str, **kwargs: object) -> WebhookSink:
-        kwargs.setdefault("timeout", 2.0)
-        kwargs.setdefault("backoff", 0.01)
-        sink = WebhookSink(url, **kwargs)
-        sinks.append(sink)
-        return sink
-
-    yield make
-    for sink in sinks:
-        sink.close(timeout=1.0)
+    """WebhookSinks with small timeouts and backoff, closed after the test."""
+    with sink_factory(close_timeout=1.0, timeout=2.0, backoff=0.01) as make:
+        yield make
 
 
 # -- LogSink ---------------------------------------------------------------------------
@@ -174,7 +157,7 @@ def test_queue_overflow_drops_the_oldest_and_counts_it(
     sink = make_sink(server.url("/hook"), queue_size=2)
     alerts = [_alert(n) for n in range(5)]
     sink.send(alerts[0])
-    _wait_for(lambda: server.hits("/hook") == 1)  # the worker is busy with the first one
+    wait_for(lambda: server.hits("/hook") == 1)  # the worker is busy with the first one
     with caplog.at_level(logging.WARNING, logger="nexus.monitoring"):
         for alert in alerts[1:]:
             sink.send(alert)  # returns at once although the worker is stuck
@@ -201,7 +184,7 @@ def test_send_does_not_block_on_a_slow_receiver(
     for n in range(20):
         sink.send(_alert(n))
     assert time.monotonic() - started < 0.2
-    _wait_for(lambda: server.hits("/hook") == 1)
+    wait_for(lambda: server.hits("/hook") == 1)
     sink.close(timeout=0.1)
     assert sink.dropped == 19  # the one in flight finishes on its own
 
@@ -227,7 +210,7 @@ def test_close_gives_up_after_its_timeout_and_counts_the_rest(
     sink = make_sink(server.url("/hook"), timeout=2.0)
     for n in range(5):
         sink.send(_alert(n))
-    _wait_for(lambda: server.hits("/hook") == 1)
+    wait_for(lambda: server.hits("/hook") == 1)
     started = time.monotonic()
     sink.close(timeout=0.2)
     assert time.monotonic() - started < 0.5

@@ -44,6 +44,7 @@ def drift_rows(frame: pd.DataFrame, *, features: bool = True) -> list[dict[str, 
                 {
                     **row,
                     "action": details.get("action", ""),
+                    "accuracy_base": details.get("accuracy_base"),
                     "events": details.get("events", []),
                     "features": scored if features else scored[:5],
                 }

@@ -380,6 +380,9 @@ class DriftInfo(_Wire):
     confidence_ref: float | None = None
     accuracy: float | None = Field(None, description="Realised, on resolved predictions.")
     accuracy_ref: float | None = None
+    accuracy_base: float | None = Field(
+        None, description="Accuracy of always calling the validation window's commonest class."
+    )
     macro_f1: float | None = None
     macro_f1_ref: float | None = None
     n_window: int = 0

@@ -40,12 +40,21 @@ class MonitorConfig(FrozenConfig):
         Finite live values a feature needs in the window to be scored.
     drift_share, severe_share : float
         The share of scored features drifting that is data drift (an alert) and
-        severe data drift (a rollback).
+        severe data drift (a rollback), once held long enough (below).
+    drift_minutes, severe_minutes : float
+        How long (bar time) the share must hold for data drift (default 120) and
+        for severe data drift (default 240). A window of normal data can stray
+        for a while (a turbulent hour); a regime that has changed stays changed.
     persistence : int
         Consecutive checks a condition must hold to raise an alarm (and to clear it).
+        A concept alarm must also hold for a whole window of bar time: the
+        confidence for ``window_minutes``, realised accuracy and macro-F1 for
+        ``outcome_minutes`` (their figures come from rolling windows that long, so
+        checks in a row share most of their data).
     severe_persistence : int
-        Consecutive checks severe data drift or an accuracy under the floor must
-        hold before the monitor rolls back.
+        Consecutive checks severe data drift, or an accuracy under the floor (for
+        ``outcome_minutes`` of bar time as well), must hold before the monitor
+        rolls back.
     confidence_tolerance : float
         A gap between the live mean calibrated confidence and its validation
         reference that raises a concept-drift alert (or ``chance_sd`` standard
@@ -89,8 +98,10 @@ class MonitorConfig(FrozenConfig):
     ks_enter: float = Field(0.2, gt=0, le=1)
     ks_exit: float = Field(0.1, gt=0, le=1)
     min_values: int = Field(50, ge=1)
-    drift_share: float = Field(0.5, gt=0, le=1)
-    severe_share: float = Field(0.5, gt=0, le=1)
+    drift_share: float = Field(0.3, gt=0, le=1)
+    severe_share: float = Field(0.3, gt=0, le=1)
+    drift_minutes: float = Field(120.0, ge=0)
+    severe_minutes: float = Field(240.0, ge=0)
     persistence: int = Field(3, ge=1)
     severe_persistence: int = Field(10, ge=1)
     confidence_tolerance: float = Field(0.1, gt=0, le=1)

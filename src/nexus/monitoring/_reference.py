@@ -112,6 +112,11 @@ class ConceptReference:
     accuracy_sd: float = float("nan")
     macro_f1_sd: float = float("nan")
 
+    @property
+    def guess(self) -> int:
+        """The class a no-skill forecaster would always call: the window's most frequent."""
+        return int(np.argmax(self.classes)) if np.isfinite(self.classes).all() else 1
+
 
 @dataclass(frozen=True, slots=True)
 class DriftReference:

@@ -64,6 +64,7 @@ class SlotCheck:
     macro_f1_ref: float = math.nan
     n_window: int = 0
     n_resolved: int = 0
+    accuracy_base: float = math.nan
     features: tuple[FeatureDrift, ...] = ()
     events: tuple[str, ...] = ()
     action: str = ""
@@ -85,6 +86,7 @@ class SlotCheck:
             "action": self.action,
             "alarms": self.alarms,
             "note": self.note,
+            "accuracy_base": self.accuracy_base,
         }
         return {
             "at": self.at,
@@ -112,6 +114,7 @@ class SlotCheck:
         out["events"] = list(self.events)
         out["action"] = self.action
         out["note"] = self.note
+        out["accuracy_base"] = _clean(self.accuracy_base)
         top = sorted(self.features, key=lambda f: -f.psi)[:5]
         out["top_features"] = [{"name": f.name, **_clean(f.to_dict())} for f in top]
         return out
@@ -170,15 +173,22 @@ class Watch:
         self.config = config
         c = config
         self.drifting: dict[str, bool] = {}
-        self.data = Alarm(c.drift_share, c.drift_share / 2, c.persistence)
-        self.severe = Alarm(c.severe_share, c.drift_share, c.severe_persistence)
+        self.data = Alarm(
+            c.drift_share, c.drift_share / 2, c.persistence, hold=60 * c.drift_minutes
+        )
+        self.severe = Alarm(
+            c.severe_share, c.drift_share / 2, c.severe_persistence, hold=60 * c.severe_minutes
+        )
         concept = reference.concept if reference is not None else None
         tol = _tolerance(c.confidence_tolerance, concept and concept.confidence_sd, c.chance_sd)
         drop = _tolerance(c.accuracy_drop, concept and concept.accuracy_sd, c.floor_sd)
         f1_drop = _tolerance(c.accuracy_drop, concept and concept.macro_f1_sd, c.chance_sd)
-        self.confidence = Alarm(tol, tol / 2, c.persistence)
-        self.accuracy = Alarm(drop, drop / 2, c.severe_persistence)
-        self.macro_f1 = Alarm(f1_drop, f1_drop / 2, c.persistence)
+        # a concept figure is measured on a long rolling window: its alarm must hold for a
+        # whole window of bar time (new data), not only for a run of checks
+        window, outcomes = 60.0 * c.window_minutes, 60.0 * c.outcome_minutes
+        self.confidence = Alarm(tol, tol / 2, c.persistence, hold=window)
+        self.accuracy = Alarm(drop, drop / 2, c.severe_persistence, hold=outcomes)
+        self.macro_f1 = Alarm(f1_drop, f1_drop / 2, c.persistence, hold=outcomes)
         self.last_bar: pd.Timestamp | None = None
 
     @property
@@ -241,8 +251,8 @@ class Watch:
         share = float(np.mean([f.drifting for f in scored])) if scored else math.nan
         score = float(np.mean([f.psi for f in scored])) if scored else math.nan
         confidence = _confidence(predictions, self.config.min_predictions)
-        accuracy, macro_f1 = _realised(resolved, self.config.min_resolved)
         c = ref.concept
+        accuracy, macro_f1, base = _realised(resolved, self.config.min_resolved, c.guess)
         gaps = {
             "data_drift": share if scored else None,
             "severe_drift": share if scored else None,
@@ -252,7 +262,7 @@ class Watch:
         }
         events = []
         for name, alarm in self.alarms.items():
-            change = alarm.update(gaps[name])
+            change = alarm.update(gaps[name], bar_ts)
             if change:
                 events.append(f"{name} {change}")
         self.last_bar = bar_ts
@@ -272,6 +282,7 @@ class Watch:
             macro_f1_ref=c.macro_f1,
             n_window=len(predictions),
             n_resolved=len(resolved),
+            accuracy_base=base,
             features=tuple(scored),
             events=tuple(events),
             alarms=self.state(),
@@ -339,9 +350,11 @@ def _confidence(predictions: pd.DataFrame, need: int) -> float:
     return float(p.max(axis=1).mean())
 
 
-def _realised(resolved: pd.DataFrame, need: int) -> tuple[float, float]:
+def _realised(resolved: pd.DataFrame, need: int, guess: int) -> tuple[float, float, float]:
+    """Accuracy and macro-F1 of the resolved predictions, and the accuracy of always ``guess``."""
     if len(resolved) < need:
-        return math.nan, math.nan
+        return math.nan, math.nan, math.nan
+    y = resolved["y"].to_numpy()
     p = resolved.loc[:, ["p_down", "p_neutral", "p_up"]].to_numpy(dtype=np.float64)
-    scores = classification_metrics(resolved["y"].to_numpy(), p)
-    return float(scores["accuracy"]), float(scores["macro_f1"])
+    scores = classification_metrics(y, p)
+    return float(scores["accuracy"]), float(scores["macro_f1"]), float(np.mean(y == guess))

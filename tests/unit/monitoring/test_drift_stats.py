@@ -155,12 +155,33 @@ def test_an_alarm_ignores_checks_without_a_value() -> None:
     assert [alarm.update(v) for v in (0.9, None, float("nan"), 0.9)] == [None, None, None, "raised"]
 
 
+def test_an_alarm_with_a_hold_needs_its_streak_to_span_that_much_bar_time() -> None:
+    alarm = Alarm(enter=0.5, exit=0.2, persistence=2, hold=3600)
+    t0 = pd.Timestamp("2025-01-02 14:30", tz="UTC")
+    at = [t0 + pd.Timedelta(minutes=m) for m in range(0, 75, 5)]
+    changes = [alarm.update(0.9, t) for t in at]
+    assert changes.index("raised") == 12  # 60 minutes after the streak began, not 2 checks
+    alarm.update(0.3, at[-1])  # between the levels: the streak starts again
+    assert alarm.on
+    late = at[-1] + pd.Timedelta(hours=1)
+    assert [alarm.update(0.1, late), alarm.update(0.1, late + pd.Timedelta(hours=1))] == [
+        None,
+        "cleared",
+    ]
+
+
 def test_an_alarm_state_survives_a_restart() -> None:
     alarm = Alarm(enter=0.5, exit=0.2, persistence=3)
     alarm.update(0.9), alarm.update(0.9)
     again = Alarm(enter=0.5, exit=0.2, persistence=3)
     again.restore(alarm.state())
     assert again.update(0.9) == "raised"
+    t0 = pd.Timestamp("2025-01-02 14:30", tz="UTC")
+    held = Alarm(enter=0.5, exit=0.2, persistence=1, hold=600)
+    held.update(0.9, t0)
+    restarted = Alarm(enter=0.5, exit=0.2, persistence=1, hold=600)
+    restarted.restore(json.loads(json.dumps(held.state())))  # as stored with a check
+    assert restarted.update(0.9, t0 + pd.Timedelta(minutes=10)) == "raised"
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,7 @@ confidence_tolerance: 0.000001
 chance_sd: 0
 min_predictions: 1
 persistence: 1
+concept_minutes: 0
 rollback: false
 """
 

@@ -51,6 +51,10 @@ class MonitorConfig(FrozenConfig):
         confidence for ``window_minutes``, realised accuracy and macro-F1 for
         ``outcome_minutes`` (their figures come from rolling windows that long, so
         checks in a row share most of their data).
+    concept_minutes : float, optional
+        How long (bar time) a concept alarm must hold; default: its own window
+        (``window_minutes`` for the confidence, ``outcome_minutes`` for realised
+        accuracy and macro-F1). 0 judges on the checks alone.
     severe_persistence : int
         Consecutive checks severe data drift, or an accuracy under the floor (for
         ``outcome_minutes`` of bar time as well), must hold before the monitor
@@ -104,6 +108,7 @@ class MonitorConfig(FrozenConfig):
     severe_minutes: float = Field(240.0, ge=0)
     persistence: int = Field(3, ge=1)
     severe_persistence: int = Field(10, ge=1)
+    concept_minutes: float | None = Field(None, ge=0)
     confidence_tolerance: float = Field(0.1, gt=0, le=1)
     accuracy_drop: float = Field(0.1, gt=0, le=1)
     chance_sd: float = Field(3.0, ge=0)

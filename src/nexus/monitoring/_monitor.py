@@ -198,15 +198,19 @@ class DriftMonitor:
         self.notifier.stored(len(alerts))
 
     def _history(self, watches: list[Watch]) -> int:
-        """Bars per symbol needed before the window: warm-up, label volatility, horizons."""
+        """Bars per symbol to read: the feature window after its warm-up, and the outcome
+        window with its horizon after the labels' volatility warm-up."""
         step = Interval.parse(watches[0].interval).timedelta
-        span = pd.Timedelta(minutes=max(self.config.window_minutes, self.config.outcome_minutes))
-        window_bars = int(span / step) + 1
+        features = int(pd.Timedelta(minutes=self.config.window_minutes) / step) + 1
+        outcomes = int(pd.Timedelta(minutes=self.config.outcome_minutes) / step) + 1
         need = 0
         for w in watches:
             labels = w.labels
-            need = max(need, w.pipeline.warmup, 3 * labels.vol_span)
-            need = max(need, window_bars + labels.horizon + 3 * labels.vol_span)
+            need = max(
+                need,
+                features + w.pipeline.warmup,
+                outcomes + labels.horizon + 3 * labels.vol_span,
+            )
         return need + 2
 
     def _predictions(self, window: LiveWindow, watches: list[Watch]) -> pd.DataFrame:
@@ -294,9 +298,10 @@ class DriftMonitor:
                 watch,
                 "cooldown",
                 "warning",
-                f"{slot}/{watch.version}: {_why(watch)} persists but the last rollback was at "
-                f"{max(blocked):%Y-%m-%d %H:%M} UTC; none before "
-                f"{max(blocked) + cooldown:%H:%M} UTC (cooldown)",
+                f"{slot}/{watch.version}: {_why(watch)} persists; the slot was "
+                f"{'rolled back' if max(blocked) == last else 'refused a rollback'} at "
+                f"{max(blocked):%Y-%m-%d %H:%M} UTC, so no rollback before "
+                f"{max(blocked) + cooldown:%Y-%m-%d %H:%M} UTC (cooldown)",
                 check,
             )
             return "cooldown"

@@ -186,6 +186,8 @@ class Watch:
         # a concept figure is measured on a long rolling window: its alarm must hold for a
         # whole window of bar time (new data), not only for a run of checks
         window, outcomes = 60.0 * c.window_minutes, 60.0 * c.outcome_minutes
+        if c.concept_minutes is not None:
+            window = outcomes = 60.0 * c.concept_minutes
         self.confidence = Alarm(tol, tol / 2, c.persistence, hold=window)
         self.accuracy = Alarm(drop, drop / 2, c.severe_persistence, hold=outcomes)
         self.macro_f1 = Alarm(f1_drop, f1_drop / 2, c.persistence, hold=outcomes)

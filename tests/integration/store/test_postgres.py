@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pandas as pd
@@ -63,12 +64,20 @@ def test_a_missing_database_says_to_create_it(pg_server: str) -> None:
 
 
 def _terminate_other_sessions(url: str) -> int:
-    """Cut every connection to the database of ``url`` but this one; return how many."""
+    """Cut every connection to the database of ``url`` but this one; return how many.
+
+    Returns once the ended backends are gone (``pg_terminate_backend`` only signals them).
+    """
+    others = "WHERE datname = current_database() AND pid <> pg_backend_pid()"
     with _admin(url) as admin:
-        return admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        cut = admin.execute(
+            f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity {others}"
         ).fetchone()[0]
+        deadline = time.monotonic() + 10
+        while admin.execute(f"SELECT count(*) FROM pg_stat_activity {others}").fetchone()[0]:
+            assert time.monotonic() < deadline, "the ended sessions did not go away"
+            time.sleep(0.01)
+    return cut
 
 
 def test_a_connection_ended_while_idle_is_replaced_unseen(

@@ -581,11 +581,9 @@ def _monitor_batch(registry: Registry) -> WriteBatch:
         }
         for slot, status, drifted in (("lstm", "drift", 0.62), ("transformer", "ok", 0.05))
     ]
-    from nexus.monitoring import Notifier
+    from nexus.monitoring import alerts_rows
 
-    notifier = Notifier()
-    notifier._held = [alert]
-    return WriteBatch(alerts=notifier.held(), drift=pd.DataFrame(checks))
+    return WriteBatch(alerts=alerts_rows([alert]), drift=pd.DataFrame(checks))
 
 
 def test_dashboard_shows_alerts_and_each_champions_drift(tab: Page, live: Live) -> None:

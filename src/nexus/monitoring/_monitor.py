@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -175,17 +176,24 @@ class DriftMonitor:
         by_interval: dict[str, list[Watch]] = {}
         for watch in self.watches.values():
             by_interval.setdefault(watch.interval, []).append(watch)
+        series = self.store.series() if by_interval else None
         for interval, watches in by_interval.items():
-            newest = newest_bar(self.store, interval)
+            newest = newest_bar(series, interval)
             due = [w for w in watches if newest is not None and w.last_bar != newest]
             if not due:
                 continue
             window = read_window(
-                self.store, interval, newest, self.config.window_minutes, self._history(due)
+                self.store,
+                series,
+                interval,
+                newest,
+                self.config.window_minutes,
+                self._history(due),
             )
             predictions = self._predictions(window, due)
+            shared = _Shared(self.store, window)
             for watch in due:
-                checks.append(self._check(watch, window, predictions))
+                checks.append(self._check(watch, window, predictions, shared))
         self._flush(checks)
         return checks
 
@@ -221,7 +229,9 @@ class DriftMonitor:
         start = window.newest - span - (horizon + 1) * step
         return self.store.read_predictions(interval=window.interval, start=start.to_pydatetime())
 
-    def _check(self, watch: Watch, window: LiveWindow, predictions: pd.DataFrame) -> SlotCheck:
+    def _check(
+        self, watch: Watch, window: LiveWindow, predictions: pd.DataFrame, shared: _Shared
+    ) -> SlotCheck:
         now = datetime.now(UTC)
         if watch.reference is None:
             watch.last_bar = window.newest
@@ -230,13 +240,11 @@ class DriftMonitor:
             (predictions["model"] == watch.slot) & (predictions["version"] == watch.version)
         ]
         mine = mine.assign(ts=pd.to_datetime(mine["ts"], utc=True))
-        context = self._context(watch, window)
-        features = window_features(window, watch.pipeline, **context)
-        labels = _labels(window.bars, watch.labels)
-        known = realised(mine, labels)
+        known = realised(mine, shared.labels(watch.labels))
         span = pd.Timedelta(minutes=self.config.outcome_minutes)
         if not known.empty:
             known = known.loc[known["ts"] > known["ts"].max() - span]
+        features = shared.features(watch.pipeline)
         check = watch.check(
             now, window.newest, features, mine.loc[mine["ts"] > window.start], known
         )
@@ -244,14 +252,6 @@ class DriftMonitor:
         self.last[watch.slot] = check
         self.metrics.observe(check)
         return check
-
-    def _context(self, watch: Watch, window: LiveWindow) -> dict:
-        if not (watch.pipeline.needs_news or watch.pipeline.macro_series) or window.bars.empty:
-            return {}
-        from nexus.training import load_context
-
-        context = load_context(self.store, window.bars, [watch.pipeline.spec])
-        return {"news": context.news, "macro": context.macro}
 
     def _unjudged(self, watch: Watch, now: datetime, bar_ts: pd.Timestamp) -> SlotCheck:
         check = SlotCheck(
@@ -275,7 +275,7 @@ class DriftMonitor:
         if not (watch.wants_rollback and self.config.rollback):
             return check
         action = self._rollback(watch, check)
-        return _replace(check, action=action)
+        return replace(check, action=action)
 
     def _alert_event(self, watch: Watch, check: SlotCheck, name: str, change: str) -> None:
         level, what = _ALERT_LEVELS[name]
@@ -452,6 +452,39 @@ class DriftMonitor:
                  watch.version, last["at"])  # fmt: skip
 
 
+class _Shared:
+    """One pass's window features per feature spec and labels per label rule.
+
+    The champions of the dual decision usually share both: each is computed once.
+    """
+
+    def __init__(self, store: Store, window: LiveWindow) -> None:
+        self.store = store
+        self.window = window
+        self._features: dict[str, pd.DataFrame] = {}
+        self._labels: dict[str, pd.DataFrame] = {}
+
+    def features(self, pipeline) -> pd.DataFrame:
+        key = pipeline.spec.config_id
+        if key not in self._features:
+            self._features[key] = window_features(self.window, pipeline, **self._context(pipeline))
+        return self._features[key]
+
+    def labels(self, rule) -> pd.DataFrame:
+        key = rule.config_id
+        if key not in self._labels:
+            self._labels[key] = _labels(self.window.bars, rule)
+        return self._labels[key]
+
+    def _context(self, pipeline) -> dict:
+        if not (pipeline.needs_news or pipeline.macro_series) or self.window.bars.empty:
+            return {}
+        from nexus.training import load_context
+
+        context = load_context(self.store, self.window.bars, [pipeline.spec])
+        return {"news": context.news, "macro": context.macro}
+
+
 def _why(watch: Watch) -> str:
     return "severe data drift" if watch.severe.on else "realised accuracy under the floor"
 
@@ -492,9 +525,3 @@ def _describe(name: str, check: SlotCheck) -> str:
             f"{check.accuracy_ref:.3f} in validation"
         )
     return f"macro-F1 {check.macro_f1:.3f} vs {check.macro_f1_ref:.3f} in validation"
-
-
-def _replace(check: SlotCheck, **changes) -> SlotCheck:
-    from dataclasses import replace
-
-    return replace(check, **changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,8 +79,6 @@ class SlotCheck:
 
     def row(self) -> dict:
         """The row stored in the ``drift`` table (``nexus.domain.DRIFT_COLUMNS``)."""
-        import json
-
         details = {
             "features": {f.name: f.to_dict() for f in self.features},
             "events": list(self.events),

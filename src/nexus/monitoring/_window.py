@@ -34,25 +34,32 @@ class LiveWindow:
         return self.newest + Interval.parse(self.interval).timedelta
 
 
-def newest_bar(store: Store, interval: str) -> pd.Timestamp | None:
-    """The open time of the newest stored bar of ``interval`` (UTC), or None."""
-    series = store.series()
-    if series.empty:
-        return None
-    mine = series.loc[series["interval"] == interval, "last_ts"]
+def newest_bar(series: pd.DataFrame, interval: str) -> pd.Timestamp | None:
+    """The open time of the newest stored bar of ``interval`` (UTC), or None.
+
+    ``series`` is ``store.series()``.
+    """
+    mine = series.loc[series["interval"] == interval, "last_ts"] if len(series) else series
     if mine.empty:
         return None
     return pd.Timestamp(mine.max()).tz_convert("UTC")
 
 
 def read_window(
-    store: Store, interval: str, newest: pd.Timestamp, minutes: float, history: int
+    store: Store,
+    series: pd.DataFrame,
+    interval: str,
+    newest: pd.Timestamp,
+    minutes: float,
+    history: int,
 ) -> LiveWindow:
-    """The bars of the window ending at ``newest`` plus ``history`` bars before it, per symbol."""
+    """The bars of the window ending at ``newest`` plus ``history`` bars before it, per symbol.
+
+    ``series`` is ``store.series()`` (it names the symbols of ``interval``).
+    """
     step = Interval.parse(interval).timedelta
     span = pd.Timedelta(minutes=minutes)
     in_window = max(1, int(np.ceil(span / step)))
-    series = store.series()
     symbols = sorted(series.loc[series["interval"] == interval, "symbol"].astype(str))
     raw = store.last_bars(symbols, interval, in_window + history)
     bars = raw

@@ -12,7 +12,7 @@ from nexus.api import BackgroundServer
 from nexus.bus import AlertRaised
 from nexus.client import Client
 from nexus.errors import ConfigError
-from nexus.monitoring import Notifier
+from nexus.monitoring import alerts_rows
 from nexus.store import DuckDBStore, WriteBatch
 from tests.integration.api.conftest import build
 
@@ -60,12 +60,11 @@ def monitored(tmp_path: Path, home: Path):
     store = DuckDBStore(tmp_path / "nexus.duckdb")
     world = build(store, home)
     champion = world.registry.champion("lstm")
-    notifier = Notifier()
-    for i, (level, slot) in enumerate((("info", "lstm"), ("warning", "lstm"), ("critical", "gru"))):
-        notifier._held.append(_alert(i, level, slot))
+    raised = (("info", "lstm"), ("warning", "lstm"), ("critical", "gru"))
+    alerts = alerts_rows([_alert(i, level, slot) for i, (level, slot) in enumerate(raised)])
     checks = [_check("lstm", champion, m, s) for m, s in ((0, "ok"), (5, "drift"))]
     checks.append(_check("transformer", world.registry.champion("transformer"), 1, "no_reference"))
-    store.write(WriteBatch(alerts=notifier.held(), drift=pd.DataFrame(checks)))
+    store.write(WriteBatch(alerts=alerts, drift=pd.DataFrame(checks)))
     with BackgroundServer(world.app) as server, Client(server.url) as client:
         yield client, world, champion
     store.close()
